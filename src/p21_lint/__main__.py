@@ -1,0 +1,3 @@
+from p21_lint.cli import main
+
+main()

@@ -1,0 +1,56 @@
+"""One check, start to finish: config -> files -> per-file pass -> project pass -> suppressions -> gates -> Report.
+
+This is the picture in DESIGN.md as code. bandit starts before the libcst pass and runs beside it.
+"""
+
+from __future__ import annotations
+
+from p21_lint.config import Config
+from p21_lint.engine import suppress
+from p21_lint.engine.pool import check_files, flatten
+from p21_lint.engine.project import Project, run_project_rules
+from p21_lint.engine.registry import select
+from p21_lint.engine.rule import ProjectRule, Rule
+from p21_lint.engine.runner import FileSettings
+from p21_lint.files import discover
+from p21_lint.gates import coverage, security
+from p21_lint.gates.rules import rules_gate
+from p21_lint.model import Finding, GateResult, Report, Status, ToolError
+
+
+def run_check(config: Config) -> Report:
+    selections = select(config)
+    enabled = [s for s in selections if s.enabled]
+    files = discover(config)
+
+    bandit = security.start(files, config) if config.security else None
+
+    settings = FileSettings(
+        rules=tuple((s.rule.code, tuple(sorted(s.options.items()))) for s in enabled if issubclass(s.rule, Rule))
+    )
+    results = check_files(files, settings, config.jobs)
+    findings, errors, suppressions = flatten(results)
+
+    project = Project.from_facts(r.facts for r in results if r.facts is not None)
+    project_rules = [s.rule(s.options) for s in enabled if issubclass(s.rule, ProjectRule)]
+    project_findings, project_errors = run_project_rules(project, project_rules)
+    findings.extend(project_findings)
+    errors.extend(project_errors)
+
+    enabled_codes = frozenset(s.rule.code for s in enabled)
+    findings = [f for f in suppress.apply(findings, suppressions, config.per_file_ignores, enabled_codes) if f.code in enabled_codes]
+    findings.sort(key=Finding.sort_key)
+
+    gates: list[GateResult] = [rules_gate(findings, errors, config.fail_on, len(enabled))]
+    if bandit is not None:
+        gate, bandit_errors = security.finish(bandit, config)
+        errors.extend(bandit_errors)
+    else:
+        gate = GateResult("security", Status.SKIPPED, note="disabled (--no-security)")
+    gates.append(gate)
+    gate, coverage_errors = coverage.coverage_gate(files, config)
+    gates.append(gate)
+    errors.extend(coverage_errors)
+
+    metrics = {"files": len(files), "rules": len(enabled)}
+    return Report(tuple(gates), tuple(sorted(set(errors), key=ToolError.sort_key)), metrics)

@@ -1,0 +1,204 @@
+"""The command line. The only module that prints or exits.
+
+Exit codes, as ruff: 0 pass, 1 a gate failed, 2 usage, configuration or tool error. `--exit-zero` turns 1 into 0,
+never 2 into 0. The report is always written before exiting.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from p21_lint import __version__
+from p21_lint.config import ConfigError, describe, load_config
+from p21_lint.model import Level
+
+EXIT_USAGE = 2
+
+
+class DefaultGroup(click.Group):
+    """`p21-lint src/ --min-coverage 80` means `p21-lint check src/ --min-coverage 80`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+            args = ["check", *args]
+        return super().parse_args(ctx, args)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"p21-lint: error: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def _codes(values: tuple[str, ...]) -> list[str] | None:
+    """`--select SQL,ERR --select AUTH001` -> ["SQL", "ERR", "AUTH001"]; None when not given."""
+    if not values:
+        return None
+    return [c.strip().upper() for v in values for c in v.split(",") if c.strip()]
+
+
+def _load(paths: tuple[str, ...], config_file: str | None, overrides: dict[str, Any]):
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        _fail(f"no such file or folder: {missing[0]}")
+    try:
+        return load_config(tuple(Path(p) for p in paths), Path(config_file) if config_file else None, overrides)
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+def _use_color(stream: Any) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="p21-lint")
+def main() -> None:
+    """p21-lint: a linter and CI gate for Python web backends.
+
+    Run `p21-lint PATHS` (the same as `p21-lint check PATHS`) for the full gate report.
+    """
+
+
+LEVEL = click.Choice(["low", "medium", "high"], case_sensitive=False)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--config", "config_file", type=click.Path(), help="A pyproject.toml to read instead of the nearest one.")
+@click.option("--select", multiple=True, help="Rule codes or prefixes to run (comma-separated, repeatable).")
+@click.option("--ignore", multiple=True, help="Rule codes or prefixes not to run (comma-separated, repeatable).")
+@click.option("--exclude", multiple=True, help="Glob of paths to skip, added to the config's (repeatable).")
+@click.option("--min-coverage", type=click.FloatRange(0, 100), help="Total coverage (%) the checked files must reach.")
+@click.option("--coverage-data", type=click.Path(), help="Coverage data: .coverage, coverage json or Cobertura XML.")
+@click.option("--security/--no-security", default=None, help="Run the security gate (bandit). Default: on.")
+@click.option("--bandit-severity", type=LEVEL, help="Lowest bandit severity that fails the security gate.")
+@click.option("--bandit-confidence", type=LEVEL, help="Lowest bandit confidence that fails the security gate.")
+@click.option("--fail-on", type=LEVEL, help="Lowest p21 rule severity that fails the rules gate.")
+@click.option("--jobs", "-j", type=click.IntRange(0), help="Worker processes (0: one per CPU).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Report format on standard output.")
+@click.option("--output", "-o", "outputs", multiple=True, metavar="[FORMAT:]PATH", help="Also write the report to PATH, as FORMAT (default: --format). Repeatable.")
+@click.option("--show-suppressed", is_flag=True, help="List suppressed findings too.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 when a gate fails (a tool error still exits 2).")
+def check(paths: tuple[str, ...], config_file: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
+          exclude: tuple[str, ...], min_coverage: float | None, coverage_data: str | None, security: bool | None,
+          bandit_severity: str | None, bandit_confidence: str | None, fail_on: str | None, jobs: int | None,
+          fmt: str, outputs: tuple[str, ...], show_suppressed: bool, exit_zero: bool) -> None:
+    """Check PATHS (default: the project root) and print one pass/fail report."""
+    from p21_lint.check import run_check
+    from p21_lint.report import RENDERERS
+
+    targets = []
+    for spec in outputs:
+        kind, _, path = spec.partition(":") if ":" in spec and spec.split(":", 1)[0] in RENDERERS else ("", "", spec)
+        targets.append((kind or fmt, Path(path)))
+
+    overrides: dict[str, Any] = {
+        "select": _codes(select), "ignore": _codes(ignore), "min-coverage": min_coverage,
+        "coverage-data": coverage_data, "security": security, "bandit-severity": bandit_severity,
+        "bandit-confidence": bandit_confidence, "fail-on": fail_on, "jobs": jobs,
+    }
+    config = _load(paths, config_file, overrides)
+    if exclude:
+        from dataclasses import replace
+
+        config = replace(config, exclude=(*config.exclude, *exclude))
+    try:
+        report = run_check(config)
+    except ConfigError as exc:
+        _fail(str(exc))
+    except Exception as exc:  # an internal error: a short message, never a bare traceback
+        if os.environ.get("P21_DEBUG"):
+            traceback.print_exc()
+        _fail(f"internal error: {type(exc).__name__}: {exc} (set P21_DEBUG=1 for the traceback; please report it)")
+
+    out = sys.stdout
+    click.echo(RENDERERS[fmt](report, root=config.root, color=_use_color(out) and fmt == "text", show_suppressed=show_suppressed), nl=False)
+    for kind, path in targets:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(RENDERERS[kind](report, root=config.root, color=False), encoding="utf-8")
+        except OSError as exc:
+            _fail(f"cannot write {path}: {exc.strerror}")
+    code = report.exit_code
+    sys.exit(0 if code == 1 and exit_zero else code)
+
+
+@main.command("rules")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules_cmd(fmt: str) -> None:
+    """List every rule: code, name, severity, the standard it enforces."""
+    from p21_lint.engine.registry import all_rules
+
+    rows = [
+        {"code": r.code, "name": r.name, "severity": str(r.severity), "standard": r.standard, "help_url": r.help_url()}
+        for r in all_rules()
+    ]
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['code']:<8} {row['name']:<32} {row['severity']:<7} {row['standard']}")
+
+
+@main.command()
+@click.argument("code")
+def explain(code: str) -> None:
+    """Print the documentation page of rule CODE."""
+    from p21_lint.pages import page_text
+
+    text = page_text(code)
+    if text is None:
+        _fail(f"no rule {code.upper()} (see `p21-lint rules`)")
+    click.echo(text, nl=False)
+
+
+@main.command("debug-config")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--config", "config_file", type=click.Path())
+@click.option("--select", multiple=True)
+@click.option("--ignore", multiple=True)
+def debug_config(paths: tuple[str, ...], config_file: str | None, select: tuple[str, ...], ignore: tuple[str, ...]) -> None:
+    """Print the resolved configuration and every rule, enabled or not and why."""
+    from p21_lint.engine.registry import select as select_rules
+    from p21_lint.files import discover
+
+    config = _load(paths, config_file, {"select": _codes(select), "ignore": _codes(ignore)})
+    click.echo(f"config file: {config.source or '(none: defaults)'}")
+    click.echo(f"project root: {config.root}")
+    for key, value, where in describe(config):
+        click.echo(f"  {key} = {_show(value)}  ({where})")
+    try:
+        selections = select_rules(config)
+    except ConfigError as exc:
+        _fail(str(exc))
+    click.echo("rules:")
+    for s in selections:
+        state = "enabled " if s.enabled else "disabled"
+        opts = f"  options: {_show(s.options)}" if s.options else ""
+        click.echo(f"  {s.rule.code:<8} {state} {s.reason}{opts}")
+    files = discover(config)
+    tests = sum(f.is_test for f in files)
+    click.echo(f"files: {len(files)} python files ({tests} test files)")
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, Level):
+        return str(value)
+    if isinstance(value, tuple):
+        return json.dumps([list(v) if isinstance(v, tuple) else v for v in value])
+    return json.dumps(value, default=str)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Gates: each turns what was found into one PASS / FAIL / SKIPPED / ERROR line of the verdict."""

@@ -1,0 +1,150 @@
+"""The data p21-lint passes around: findings, tool errors, gate results, the report.
+
+Everything here is frozen and picklable, so the per-file pass can run in worker processes and be cached.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+
+class Level(enum.IntEnum):
+    """One ranking for both axes, as bandit ranks severity and confidence."""
+
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+
+    @classmethod
+    def parse(cls, text: str) -> "Level":
+        return cls[text.strip().upper()]
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+Severity = Level
+Confidence = Level
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Location:
+    """Repo-relative POSIX path; 1-based lines and columns."""
+
+    path: str
+    line: int
+    column: int = 1
+    end_line: int = 0
+    end_column: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    message: str
+    location: Location
+    severity: Level = Level.MEDIUM
+    confidence: Level = Level.HIGH
+    source: str = "p21"  # who found it: p21, bandit, coverage, ruff
+    rule_name: str = ""
+    cwe: int | None = None
+    help_url: str = ""
+    fingerprint: str = ""
+    suppressed: bool = False
+    sensitive: bool = False  # the flagged code holds a secret: renderers never show its source line
+
+    def sort_key(self) -> tuple:
+        loc = self.location
+        return (loc.path, loc.line, loc.column, self.code, self.message)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolError:
+    """Something could not be checked. Never a finding and never a pass."""
+
+    source: str  # parse, read, rule:ERR001, bandit, coverage, config, ...
+    path: str
+    message: str
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.source, self.message)
+
+
+class Status(str, enum.Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class GateResult:
+    name: str
+    status: Status
+    findings: tuple[Finding, ...] = ()
+    metrics: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What one file tells the project pass. Small and picklable; extended by the analyses that need more."""
+
+    path: str
+    module: str
+    is_test: bool = False
+    # module-level name -> qualified name it is bound to (imports and simple aliases)
+    imports: tuple[tuple[str, str], ...] = ()
+    # module-level classes defined here: (name, qualified base names)
+    classes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def merge(self, fields: dict[str, Any]) -> "Facts":
+        return replace(self, **fields) if fields else self
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """A `# p21: ignore[...]` comment. `codes` is empty for a blanket one (which suppresses nothing)."""
+
+    line: int
+    codes: tuple[str, ...]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    """The per-file pass's answer for one file."""
+
+    path: str
+    findings: tuple[Finding, ...] = ()
+    facts: Facts | None = None
+    errors: tuple[ToolError, ...] = ()
+    suppressions: tuple[Suppression, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    gates: tuple[GateResult, ...]
+    errors: tuple[ToolError, ...] = ()
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> str:
+        if self.errors or any(g.status is Status.ERROR for g in self.gates):
+            return "error"
+        if any(g.status is Status.FAIL for g in self.gates):
+            return "fail"
+        return "pass"
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(sorted((f for g in self.gates for f in g.findings), key=Finding.sort_key))
+
+    @property
+    def exit_code(self) -> int:
+        return {"pass": 0, "fail": 1, "error": 2}[self.verdict]
