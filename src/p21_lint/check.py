@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from p21_lint.config import Config
 from p21_lint.engine import suppress
+from p21_lint.engine.cache import Cache
 from p21_lint.engine.pool import check_files, flatten
 from p21_lint.engine.project import Project, run_project_rules
 from p21_lint.engine.registry import select
@@ -28,7 +29,8 @@ def run_check(config: Config) -> Report:
     settings = FileSettings(
         rules=tuple((s.rule.code, tuple(sorted(s.options.items()))) for s in enabled if issubclass(s.rule, Rule))
     )
-    results = check_files(files, settings, config.jobs)
+    cache = Cache.open(config.root / config.cache_dir, settings, _code_version()) if config.cache else None
+    results = check_files(files, settings, config.jobs, cache)
     findings, errors, suppressions = flatten(results)
 
     project = Project.from_facts(r.facts for r in results if r.facts is not None)
@@ -54,3 +56,14 @@ def run_check(config: Config) -> Report:
 
     metrics = {"files": len(files), "rules": len(enabled)}
     return Report(tuple(gates), tuple(sorted(set(errors), key=ToolError.sort_key)), metrics)
+
+
+def _code_version() -> tuple:
+    """What p21-lint's own code is, so an upgrade or an edited install never reuses stale results."""
+    from pathlib import Path
+
+    from p21_lint.engine.registry import all_rules
+
+    package = Path(__file__).parent
+    stamps = tuple((p.relative_to(package).as_posix(), p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(package.rglob("*.py")))
+    return (stamps, tuple((r.code, r.version) for r in all_rules()))

@@ -86,6 +86,8 @@ LEVEL = click.Choice(["low", "medium", "high"], case_sensitive=False)
 @click.option("--bandit-confidence", type=LEVEL, help="Lowest bandit confidence that fails the security gate.")
 @click.option("--fail-on", type=LEVEL, help="Lowest p21 rule severity that fails the rules gate.")
 @click.option("--jobs", "-j", type=click.IntRange(0), help="Worker processes (0: one per CPU).")
+@click.option("--cache/--no-cache", default=None, help="Reuse results of unchanged files. Default: on.")
+@click.option("--cache-dir", type=click.Path(), help="Cache folder (default: .p21_cache under the project root).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Report format on standard output.")
 @click.option("--output", "-o", "outputs", multiple=True, metavar="[FORMAT:]PATH", help="Also write the report to PATH, as FORMAT (default: --format). Repeatable.")
 @click.option("--show-suppressed", is_flag=True, help="List suppressed findings too.")
@@ -93,7 +95,7 @@ LEVEL = click.Choice(["low", "medium", "high"], case_sensitive=False)
 def check(paths: tuple[str, ...], config_file: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
           exclude: tuple[str, ...], min_coverage: float | None, coverage_data: str | None, security: bool | None,
           bandit_severity: str | None, bandit_confidence: str | None, fail_on: str | None, jobs: int | None,
-          fmt: str, outputs: tuple[str, ...], show_suppressed: bool, exit_zero: bool) -> None:
+          cache: bool | None, cache_dir: str | None, fmt: str, outputs: tuple[str, ...], show_suppressed: bool, exit_zero: bool) -> None:
     """Check PATHS (default: the project root) and print one pass/fail report."""
     from p21_lint.check import run_check
     from p21_lint.report import RENDERERS
@@ -107,6 +109,7 @@ def check(paths: tuple[str, ...], config_file: str | None, select: tuple[str, ..
         "select": _codes(select), "ignore": _codes(ignore), "min-coverage": min_coverage,
         "coverage-data": coverage_data, "security": security, "bandit-severity": bandit_severity,
         "bandit-confidence": bandit_confidence, "fail-on": fail_on, "jobs": jobs,
+        "cache": cache, "cache-dir": cache_dir,
     }
     config = _load(paths, config_file, overrides)
     if exclude:

@@ -1,4 +1,4 @@
-"""Run the per-file pass over many files: inline for a few, a process pool for many."""
+"""Run the per-file pass over many files: cache first, then inline for a few files or a process pool for many."""
 
 from __future__ import annotations
 
@@ -6,37 +6,61 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Iterable
 
+from p21_lint.engine.cache import Cache
 from p21_lint.engine.runner import FileSettings, check_source
 from p21_lint.files import SourceFile, module_name, read_source
-from p21_lint.model import FileResult, Facts, ToolError
+from p21_lint.model import Facts, FileResult, ToolError
 
 INLINE_BELOW = 24  # starting workers costs more than checking a handful of files
 
-
-def check_file(file: SourceFile, settings: FileSettings) -> FileResult:
-    module = module_name(file.rel)
-    try:
-        source = read_source(file.path)
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        return FileResult(file.rel, facts=Facts(file.rel, module, file.is_test), errors=(ToolError("read", file.rel, f"cannot be read: {reason}"),))
-    return check_source(file.rel, module, file.is_test, source, settings)
+Job = tuple[str, str, bool, bytes]  # rel, module, is_test, source
 
 
-def _check_chunk(args: tuple[list[SourceFile], FileSettings]) -> list[FileResult]:
-    files, settings = args
-    return [check_file(f, settings) for f in files]
+def _run(job: Job, settings: FileSettings) -> FileResult:
+    return check_source(*job, settings)
 
 
-def check_files(files: list[SourceFile], settings: FileSettings, jobs: int) -> list[FileResult]:
-    jobs = jobs or os.cpu_count() or 1
-    if jobs == 1 or len(files) < INLINE_BELOW:
-        return [check_file(f, settings) for f in files]
-    # chunks keep pickling overhead low; many small ones keep both workers busy to the end
-    size = max(1, min(16, len(files) // (jobs * 8)))
-    chunks = [files[i : i + size] for i in range(0, len(files), size)]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return [r for batch in pool.map(_check_chunk, [(c, settings) for c in chunks]) for r in batch]
+def _run_chunk(args: tuple[list[Job], FileSettings]) -> list[FileResult]:
+    jobs, settings = args
+    return [_run(job, settings) for job in jobs]
+
+
+def check_files(files: list[SourceFile], settings: FileSettings, jobs: int, cache: Cache | None = None) -> list[FileResult]:
+    results: list[FileResult | None] = [None] * len(files)
+    todo: list[tuple[int, Job, str | None]] = []
+    for i, f in enumerate(files):
+        module = module_name(f.rel)
+        try:
+            source = read_source(f.path)
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            error = ToolError("read", f.rel, f"cannot be read: {reason}")
+            results[i] = FileResult(f.rel, facts=Facts(f.rel, module, f.is_test), errors=(error,))
+            continue
+        key = cache.key(f.rel, source) if cache else None
+        hit = cache.get(key) if cache and key else None
+        if hit is not None:
+            results[i] = hit
+        else:
+            todo.append((i, (f.rel, module, f.is_test, source), key))
+
+    computed = _compute([job for _, job, _ in todo], settings, jobs)
+    for (i, _, key), result in zip(todo, computed):
+        results[i] = result
+        if cache and key:
+            cache.put(key, result)
+    return [r for r in results if r is not None]
+
+
+def _compute(jobs_list: list[Job], settings: FileSettings, jobs: int) -> list[FileResult]:
+    workers = jobs or os.cpu_count() or 1
+    if workers == 1 or len(jobs_list) < INLINE_BELOW:
+        return [_run(job, settings) for job in jobs_list]
+    # chunks keep pickling overhead low; many small ones keep every worker busy to the end
+    size = max(1, min(16, len(jobs_list) // (workers * 8)))
+    chunks = [jobs_list[i : i + size] for i in range(0, len(jobs_list), size)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return [r for batch in pool.map(_run_chunk, [(c, settings) for c in chunks]) for r in batch]
 
 
 def flatten(results: Iterable[FileResult]) -> tuple[list, list, dict]:
