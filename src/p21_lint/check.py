@@ -5,7 +5,11 @@ This is the picture in DESIGN.md as code. bandit starts before the libcst pass a
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from p21_lint.baseline import Baseline, BaselineError
 from p21_lint.config import Config
+from p21_lint.diff import ChangedLines, DiffError, changed_lines
 from p21_lint.engine import suppress
 from p21_lint.engine.cache import Cache
 from p21_lint.engine.pool import check_files, flatten
@@ -14,7 +18,7 @@ from p21_lint.engine.registry import select
 from p21_lint.engine.rule import ProjectRule, Rule
 from p21_lint.engine.runner import FileSettings
 from p21_lint.files import discover
-from p21_lint.gates import coverage, security
+from p21_lint.gates import coverage, reconsider, security
 from p21_lint.gates.rules import rules_gate
 from p21_lint.model import Finding, GateResult, Report, Status, ToolError
 
@@ -41,12 +45,17 @@ def run_check(config: Config) -> Report:
 
     enabled_codes = frozenset(s.rule.code for s in enabled)
     findings = [f for f in suppress.apply(findings, suppressions, config.per_file_ignores, enabled_codes) if f.code in enabled_codes]
+    legacy_errors: list[ToolError] = []
+    legacy = _legacy_filter(config, legacy_errors)
+    findings = legacy(findings)
     findings.sort(key=Finding.sort_key)
 
     gates: list[GateResult] = [rules_gate(findings, errors, config.fail_on, len(enabled))]
+    errors.extend(legacy_errors)
     if bandit is not None:
         gate, bandit_errors = security.finish(bandit, config)
         errors.extend(bandit_errors)
+        gate = reconsider(gate, legacy(list(gate.findings)))
     else:
         gate = GateResult("security", Status.SKIPPED, note="disabled (--no-security)")
     gates.append(gate)
@@ -54,8 +63,47 @@ def run_check(config: Config) -> Report:
     gates.append(gate)
     errors.extend(coverage_errors)
 
-    metrics = {"files": len(files), "rules": len(enabled)}
+    metrics = {"files": len(files), "rules": len(enabled), **legacy.metrics}
     return Report(tuple(gates), tuple(sorted(set(errors), key=ToolError.sort_key)), metrics)
+
+
+class _Legacy:
+    """Marks findings that a baseline accepts or that lie outside `--diff-base`'s changed lines."""
+
+    def __init__(self, baseline: Baseline | None, diff: ChangedLines | None) -> None:
+        self.baseline = baseline
+        self.diff = diff
+        self.metrics: dict[str, object] = {}
+
+    def __call__(self, findings: list[Finding]) -> list[Finding]:
+        if self.baseline is not None:
+            findings, stale = self.baseline.apply(findings)
+            self.metrics["baseline_stale"] = self.metrics.get("baseline_stale", 0) + stale
+        if self.diff is not None:
+            findings = [
+                f if f.source == "coverage" or self.diff.touches(f.location.path, f.location.line) else replace(f, outside_diff=True)
+                for f in findings
+            ]
+        return findings
+
+
+def _legacy_filter(config: Config, errors: list[ToolError]) -> _Legacy:
+    baseline = diff = None
+    if config.baseline:
+        try:
+            baseline = Baseline.load(config.root / config.baseline)
+        except BaselineError as exc:
+            errors.append(ToolError("baseline", config.baseline, str(exc)))
+    if config.diff_base:
+        try:
+            diff = changed_lines(config.root, config.diff_base)
+        except DiffError as exc:
+            errors.append(ToolError("diff", "", str(exc)))
+    legacy = _Legacy(baseline, diff)
+    if diff is not None:
+        legacy.metrics["diff_base"] = diff.base
+        legacy.metrics["changed_files"] = len(diff.lines)
+    return legacy
 
 
 def _code_version() -> tuple:

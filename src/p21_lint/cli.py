@@ -86,6 +86,8 @@ LEVEL = click.Choice(["low", "medium", "high"], case_sensitive=False)
 @click.option("--bandit-confidence", type=LEVEL, help="Lowest bandit confidence that fails the security gate.")
 @click.option("--fail-on", type=LEVEL, help="Lowest p21 rule severity that fails the rules gate.")
 @click.option("--jobs", "-j", type=click.IntRange(0), help="Worker processes (0: one per CPU).")
+@click.option("--baseline", type=click.Path(), help="Accept the findings recorded in this baseline file; only new ones fail.")
+@click.option("--diff-base", metavar="REF", help="Only findings on lines changed since the merge-base with REF fail.")
 @click.option("--cache/--no-cache", default=None, help="Reuse results of unchanged files. Default: on.")
 @click.option("--cache-dir", type=click.Path(), help="Cache folder (default: .p21_cache under the project root).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Report format on standard output.")
@@ -95,7 +97,7 @@ LEVEL = click.Choice(["low", "medium", "high"], case_sensitive=False)
 def check(paths: tuple[str, ...], config_file: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
           exclude: tuple[str, ...], min_coverage: float | None, coverage_data: str | None, security: bool | None,
           bandit_severity: str | None, bandit_confidence: str | None, fail_on: str | None, jobs: int | None,
-          cache: bool | None, cache_dir: str | None, fmt: str, outputs: tuple[str, ...], show_suppressed: bool, exit_zero: bool) -> None:
+          baseline: str | None, diff_base: str | None, cache: bool | None, cache_dir: str | None, fmt: str, outputs: tuple[str, ...], show_suppressed: bool, exit_zero: bool) -> None:
     """Check PATHS (default: the project root) and print one pass/fail report."""
     from p21_lint.check import run_check
     from p21_lint.report import RENDERERS
@@ -109,7 +111,7 @@ def check(paths: tuple[str, ...], config_file: str | None, select: tuple[str, ..
         "select": _codes(select), "ignore": _codes(ignore), "min-coverage": min_coverage,
         "coverage-data": coverage_data, "security": security, "bandit-severity": bandit_severity,
         "bandit-confidence": bandit_confidence, "fail-on": fail_on, "jobs": jobs,
-        "cache": cache, "cache-dir": cache_dir,
+        "cache": cache, "cache-dir": cache_dir, "baseline": baseline, "diff-base": diff_base,
     }
     config = _load(paths, config_file, overrides)
     if exclude:
@@ -135,6 +137,39 @@ def check(paths: tuple[str, ...], config_file: str | None, select: tuple[str, ..
             _fail(f"cannot write {path}: {exc.strerror}")
     code = report.exit_code
     sys.exit(0 if code == 1 and exit_zero else code)
+
+
+@main.group()
+def baseline() -> None:
+    """Record today's findings so that only new ones fail (adopting p21-lint on existing code)."""
+
+
+@baseline.command("write")
+@click.argument("file", type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--config", "config_file", type=click.Path())
+@click.option("--security/--no-security", default=None, help="Include bandit's findings. Default: on.")
+def baseline_write(file: str, paths: tuple[str, ...], config_file: str | None, security: bool | None) -> None:
+    """Check PATHS and write every finding to FILE (sorted, stable JSON)."""
+    from dataclasses import replace
+
+    from p21_lint import baseline as baseline_file
+    from p21_lint.check import run_check
+
+    config = _load(paths, config_file, {"security": security})
+    config = replace(config, baseline=None, diff_base=None, min_coverage=None)
+    try:
+        report = run_check(config)
+    except ConfigError as exc:
+        _fail(str(exc))
+    if report.errors:
+        for e in report.errors:
+            click.echo(f"p21-lint: error: [{e.source}] {e.path}: {e.message}", err=True)
+        _fail("not every file could be checked, so the baseline would be incomplete; fix the errors above first")
+    text = baseline_file.render(report.findings)
+    Path(file).write_text(text, encoding="utf-8")
+    count = sum(1 for f in report.findings if not f.suppressed and f.source in baseline_file.BASELINE_SOURCES)
+    click.echo(f"wrote {count} finding{'s' if count != 1 else ''} to {file}")
 
 
 @main.command("rules")

@@ -49,6 +49,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("coverage-data", str, None, "Coverage data: .coverage, coverage json or Cobertura XML (default: found)."),
     Option("fail-on", str, "low", "Lowest p21 rule severity that fails the rules gate.", LEVELS),
     Option("jobs", int, 0, "Worker processes for the per-file pass (0: one per CPU)."),
+    Option("baseline", str, None, "A baseline file of accepted findings (`p21-lint baseline write FILE`)."),
+    Option("diff-base", str, None, "Git ref: only findings on lines changed since the merge-base with it fail."),
     Option("cache", bool, True, "Reuse per-file results of unchanged files (content-hash cache)."),
     Option("cache-dir", str, ".p21_cache", "Where the cache lives, relative to the project root."),
     Option("rules", dict, {}, "Per-rule options: [tool.p21-lint.rules.CODE] key = value.", item_type=dict),
@@ -78,6 +80,8 @@ class Config:
     coverage_data: str | None = None
     fail_on: str = "low"
     jobs: int = 0
+    baseline: str | None = None
+    diff_base: str | None = None
     cache: bool = True
     cache_dir: str = ".p21_cache"
     rules: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()

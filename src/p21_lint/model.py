@@ -53,7 +53,14 @@ class Finding:
     help_url: str = ""
     fingerprint: str = ""
     suppressed: bool = False
+    suppressed_by: str = ""  # comment | per-file-ignores | baseline
+    outside_diff: bool = False  # on a line --diff-base does not touch: shown, never fails a gate
     sensitive: bool = False  # the flagged code holds a secret: renderers never show its source line
+
+    @property
+    def counts(self) -> bool:
+        """Whether this finding can fail its gate."""
+        return not self.suppressed and not self.outside_diff
 
     def sort_key(self) -> tuple:
         loc = self.location

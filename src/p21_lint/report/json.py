@@ -26,6 +26,8 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "end_column": loc.end_column or loc.column,
         "fingerprint": f.fingerprint,
         "suppressed": f.suppressed,
+        "suppressed_by": f.suppressed_by,
+        "outside_diff": f.outside_diff,
         "rule_name": f.rule_name,
         "cwe": f.cwe,
         "help_url": f.help_url,

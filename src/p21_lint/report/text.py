@@ -28,7 +28,7 @@ def render(report: Report, *, root: Path | None = None, color: bool = False, sho
             lines.append(paint(loc.path or "(project)", "bold"))
             current = loc.path
         severity = paint(f"{f.severity!s:<6}", _SEVERITY_COLOR[str(f.severity)])
-        tag = " (suppressed)" if f.suppressed else ""
+        tag = f" (suppressed: {f.suppressed_by})" if f.suppressed else " (unchanged line)" if f.outside_diff else ""
         lines.append(f"  {loc.line}:{loc.column}  {paint(f.code, 'cyan')}  {severity} {f.message}{tag}")
         snippet = None if f.sensitive or root is None else _source_line(root, loc.path, loc.line, source_cache)
         if snippet:
