@@ -71,15 +71,15 @@ def apply(
     out: list[Finding] = []
     for f in findings:
         loc = f.location
-        hit = False
+        hit = ""
         for line in {loc.line, loc.end_line or loc.line}:
             for s in by_line.get((loc.path, line), ()):
                 if f.code in s.codes:
                     used.add((loc.path, s.line, f.code))
-                    hit = True
-        if not hit:
-            hit = any(f.code in codes or _prefixed(f.code, codes) for glob, codes in per_file_ignores if matches_any(loc.path, (glob,)))
-        out.append(replace(f, suppressed=True) if hit else f)
+                    hit = "comment"
+        if not hit and any(_prefixed(f.code, codes) for glob, codes in per_file_ignores if matches_any(loc.path, (glob,))):
+            hit = "per-file-ignores"
+        out.append(replace(f, suppressed=True, suppressed_by=hit) if hit else f)
 
     for path, items in sorted(suppressions.items()):
         for s in items:
@@ -95,7 +95,8 @@ def apply(
 
 
 def _prefixed(code: str, codes: tuple[str, ...]) -> bool:
-    return any(code.startswith(prefix) for prefix in codes)
+    """`SQL` in per-file-ignores covers SQL001 (as ruff's prefixes do)."""
+    return any(code.startswith(prefix.upper()) for prefix in codes)
 
 
 def _meta(rule: type[EngineRule], path: str, s: Suppression, message: str) -> Finding:
