@@ -29,39 +29,43 @@ def run_check(config: Config) -> Report:
     files = discover(config)
 
     bandit = security.start(files, config) if config.security else None
+    try:
+        settings = FileSettings(
+            rules=tuple((s.rule.code, tuple(sorted(s.options.items()))) for s in enabled if issubclass(s.rule, Rule))
+        )
+        cache = Cache.open(config.root / config.cache_dir, settings, _code_version()) if config.cache else None
+        results = check_files(files, settings, config.jobs, cache)
+        findings, errors, suppressions = flatten(results)
 
-    settings = FileSettings(
-        rules=tuple((s.rule.code, tuple(sorted(s.options.items()))) for s in enabled if issubclass(s.rule, Rule))
-    )
-    cache = Cache.open(config.root / config.cache_dir, settings, _code_version()) if config.cache else None
-    results = check_files(files, settings, config.jobs, cache)
-    findings, errors, suppressions = flatten(results)
+        project = Project.from_facts(r.facts for r in results if r.facts is not None)
+        project_rules = [s.rule(s.options) for s in enabled if issubclass(s.rule, ProjectRule)]
+        project_findings, project_errors = run_project_rules(project, project_rules)
+        findings.extend(project_findings)
+        errors.extend(project_errors)
 
-    project = Project.from_facts(r.facts for r in results if r.facts is not None)
-    project_rules = [s.rule(s.options) for s in enabled if issubclass(s.rule, ProjectRule)]
-    project_findings, project_errors = run_project_rules(project, project_rules)
-    findings.extend(project_findings)
-    errors.extend(project_errors)
+        enabled_codes = frozenset(s.rule.code for s in enabled)
+        findings = [f for f in suppress.apply(findings, suppressions, config.per_file_ignores, enabled_codes) if f.code in enabled_codes]
+        legacy_errors: list[ToolError] = []
+        legacy = _legacy_filter(config, legacy_errors)
+        findings = legacy(findings)
+        findings.sort(key=Finding.sort_key)
 
-    enabled_codes = frozenset(s.rule.code for s in enabled)
-    findings = [f for f in suppress.apply(findings, suppressions, config.per_file_ignores, enabled_codes) if f.code in enabled_codes]
-    legacy_errors: list[ToolError] = []
-    legacy = _legacy_filter(config, legacy_errors)
-    findings = legacy(findings)
-    findings.sort(key=Finding.sort_key)
-
-    gates: list[GateResult] = [rules_gate(findings, errors, config.fail_on, len(enabled))]
-    errors.extend(legacy_errors)
-    if bandit is not None:
-        gate, bandit_errors = security.finish(bandit, config)
-        errors.extend(bandit_errors)
-        gate = reconsider(gate, legacy(list(gate.findings)))
-    else:
-        gate = GateResult("security", Status.SKIPPED, note="disabled (--no-security)")
-    gates.append(gate)
-    gate, coverage_errors = coverage.coverage_gate(files, config)
-    gates.append(gate)
-    errors.extend(coverage_errors)
+        gates: list[GateResult] = [rules_gate(findings, errors, config.fail_on, len(enabled))]
+        errors.extend(legacy_errors)
+        if bandit is not None:
+            gate, bandit_errors = security.finish(bandit, config)
+            errors.extend(bandit_errors)
+            gate = reconsider(gate, legacy(list(gate.findings)))
+        else:
+            gate = GateResult("security", Status.SKIPPED, note="disabled (--no-security)")
+        gates.append(gate)
+        gate, coverage_errors = coverage.coverage_gate(files, config)
+        gates.append(gate)
+        errors.extend(coverage_errors)
+    except BaseException:
+        if bandit is not None:
+            security.cancel(bandit)
+        raise
 
     metrics = {"files": len(files), "rules": len(enabled), **legacy.metrics}
     return Report(tuple(gates), tuple(sorted(set(errors), key=ToolError.sort_key)), metrics)
