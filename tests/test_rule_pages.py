@@ -2,8 +2,8 @@
 
 Every Example block yields exactly its `# error: CODE` markers, every Use-instead block yields none, every block
 parses, the registry and the pages match one to one, and every option a page names exists (and vice versa).
-Blocks with `path=...` in their fence info form one project per section (for project rules); a `toml` block in a
-section is that section's [tool.p21-lint] config.
+Blocks with `path=...` in their fence info (python, or data such as `json path=coverage.json`) form one project
+per section (for project rules and gates); a `toml` block in a section is that section's [tool.p21-lint] config.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ PAGES = all_pages()
 def _projects(page: Page, section: str) -> list[tuple[dict[str, str], str]]:
     """The runnable projects of one section: one per plain block, one for all `path=` blocks together."""
     blocks = [b for b in page.blocks() if b.section == section]
-    config = "\n".join(b.code for b in blocks if b.info.split()[:1] == ["toml"] and "[tool." not in b.code)
+    config = "\n".join(b.code for b in blocks if b.info.split()[:1] == ["toml"] and "path" not in b.attrs and "[tool." not in b.code)
     python = [b for b in blocks if b.info.split()[:1] == ["python"]]
-    together = {b.attrs["path"]: b.code for b in python if "path" in b.attrs}
+    # every `path=` block is a file of the section's project: modules, and data files such as coverage.json
+    together = {b.attrs["path"]: b.code for b in blocks if "path" in b.attrs}
     projects = [({"example.py": b.code}, config) for b in python if "path" not in b.attrs]
     if together:
         projects.append((together, config))

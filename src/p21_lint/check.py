@@ -18,7 +18,7 @@ from p21_lint.engine.registry import select
 from p21_lint.engine.rule import ProjectRule, Rule
 from p21_lint.engine.runner import FileSettings
 from p21_lint.files import discover
-from p21_lint.gates import coverage, reconsider, security
+from p21_lint.gates import coverage, reconsider, security, style
 from p21_lint.gates.rules import rules_gate
 from p21_lint.model import Finding, GateResult, Report, Status, ToolError
 
@@ -37,7 +37,7 @@ def run_check(config: Config) -> Report:
         results = check_files(files, settings, config.jobs, cache)
         findings, errors, suppressions = flatten(results)
 
-        project = Project.from_facts(r.facts for r in results if r.facts is not None)
+        project = Project.from_facts((r.facts for r in results if r.facts is not None), config)
         project_rules = [s.rule(s.options) for s in enabled if issubclass(s.rule, ProjectRule)]
         project_findings, project_errors = run_project_rules(project, project_rules)
         findings.extend(project_findings)
@@ -62,6 +62,9 @@ def run_check(config: Config) -> Report:
         gate, coverage_errors = coverage.coverage_gate(files, config)
         gates.append(gate)
         errors.extend(coverage_errors)
+        gate, style_errors = style.style_gate(files, config)
+        gates.append(reconsider(gate, legacy(list(gate.findings))))
+        errors.extend(style_errors)
     except BaseException:
         if bandit is not None:
             security.cancel(bandit)

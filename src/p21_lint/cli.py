@@ -82,6 +82,7 @@ LEVEL = click.Choice(["low", "medium", "high"], case_sensitive=False)
 @click.option("--min-coverage", type=click.FloatRange(0, 100), help="Total coverage (%) the checked files must reach.")
 @click.option("--coverage-data", type=click.Path(), help="Coverage data: .coverage, coverage json or Cobertura XML.")
 @click.option("--security/--no-security", default=None, help="Run the security gate (bandit). Default: on.")
+@click.option("--style/--no-style", default=None, help="Run the style gate (ruff, with the project's ruff settings). Default: the `style` key, off.")
 @click.option("--bandit-severity", type=LEVEL, help="Lowest bandit severity that fails the security gate.")
 @click.option("--bandit-confidence", type=LEVEL, help="Lowest bandit confidence that fails the security gate.")
 @click.option("--fail-on", type=LEVEL, help="Lowest p21 rule severity that fails the rules gate.")
@@ -90,13 +91,14 @@ LEVEL = click.Choice(["low", "medium", "high"], case_sensitive=False)
 @click.option("--diff-base", metavar="REF", help="Only findings on lines changed since the merge-base with REF fail.")
 @click.option("--cache/--no-cache", default=None, help="Reuse results of unchanged files. Default: on.")
 @click.option("--cache-dir", type=click.Path(), help="Cache folder (default: .p21_cache under the project root).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Report format on standard output.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "junit", "github"]), default="text", show_default=True,
+              help="Report format on standard output. `github`: annotations, and the job summary to $GITHUB_STEP_SUMMARY.")
 @click.option("--output", "-o", "outputs", multiple=True, metavar="[FORMAT:]PATH", help="Also write the report to PATH, as FORMAT (default: --format). Repeatable.")
 @click.option("--show-suppressed", is_flag=True, help="List suppressed findings too.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 when a gate fails (a tool error still exits 2).")
 def check(paths: tuple[str, ...], config_file: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
           exclude: tuple[str, ...], min_coverage: float | None, coverage_data: str | None, security: bool | None,
-          bandit_severity: str | None, bandit_confidence: str | None, fail_on: str | None, jobs: int | None,
+          style: bool | None, bandit_severity: str | None, bandit_confidence: str | None, fail_on: str | None, jobs: int | None,
           baseline: str | None, diff_base: str | None, cache: bool | None, cache_dir: str | None, fmt: str, outputs: tuple[str, ...], show_suppressed: bool, exit_zero: bool) -> None:
     """Check PATHS (default: the project root) and print one pass/fail report."""
     from p21_lint.check import run_check
@@ -111,7 +113,7 @@ def check(paths: tuple[str, ...], config_file: str | None, select: tuple[str, ..
         "select": _codes(select), "ignore": _codes(ignore), "min-coverage": min_coverage,
         "coverage-data": coverage_data, "security": security, "bandit-severity": bandit_severity,
         "bandit-confidence": bandit_confidence, "fail-on": fail_on, "jobs": jobs,
-        "cache": cache, "cache-dir": cache_dir, "baseline": baseline, "diff-base": diff_base,
+        "cache": cache, "cache-dir": cache_dir, "baseline": baseline, "diff-base": diff_base, "style": style,
     }
     config = _load(paths, config_file, overrides)
     if exclude:
@@ -128,13 +130,24 @@ def check(paths: tuple[str, ...], config_file: str | None, select: tuple[str, ..
         _fail(f"internal error: {type(exc).__name__}: {exc} (set P21_DEBUG=1 for the traceback; please report it)")
 
     out = sys.stdout
-    click.echo(RENDERERS[fmt](report, root=config.root, color=_use_color(out) and fmt == "text", show_suppressed=show_suppressed), nl=False)
+    color = _use_color(out) and fmt == "text"
+    # color=color: click.echo would otherwise strip the escapes FORCE_COLOR asked for on a pipe (CI logs)
+    click.echo(RENDERERS[fmt](report, root=config.root, color=color, show_suppressed=show_suppressed), nl=False, color=color)
     for kind, path in targets:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(RENDERERS[kind](report, root=config.root, color=False), encoding="utf-8")
         except OSError as exc:
             _fail(f"cannot write {path}: {exc.strerror}")
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary and "github" in (fmt, *(kind for kind, _ in targets)):
+        from p21_lint.report import github
+
+        try:  # appended: other steps' tools may have written to this step's summary too
+            with open(step_summary, "a", encoding="utf-8") as fh:
+                fh.write(github.summary(report, root=config.root, link=github.blob_url(os.environ)))
+        except OSError as exc:
+            _fail(f"cannot write the job summary {step_summary}: {exc.strerror}")
     code = report.exit_code
     sys.exit(0 if code == 1 and exit_zero else code)
 
@@ -228,6 +241,19 @@ def debug_config(paths: tuple[str, ...], config_file: str | None, select: tuple[
     files = discover(config)
     tests = sum(f.is_test for f in files)
     click.echo(f"files: {len(files)} python files ({tests} test files)")
+    for line in _api_error_lines(config, files):
+        click.echo(line)
+
+
+def _api_error_lines(config: Any, files: list) -> list[str]:
+    """Which API error type the ERR rules use, or why there is none: it needs every file's Facts (no rules run)."""
+    from p21_lint.analysis.errors import describe as describe_api_error
+    from p21_lint.engine.pool import check_files
+    from p21_lint.engine.project import Project
+    from p21_lint.engine.runner import FileSettings
+
+    results = check_files(files, FileSettings(rules=()), config.jobs)
+    return describe_api_error(Project.from_facts(r.facts for r in results if r.facts is not None), config.api_error)
 
 
 def _show(value: Any) -> str:

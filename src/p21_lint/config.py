@@ -45,6 +45,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("security", bool, True, "Run the security gate (bandit)."),
     Option("bandit-severity", str, "low", "Lowest bandit severity that fails the security gate.", LEVELS),
     Option("bandit-confidence", str, "low", "Lowest bandit confidence that fails the security gate.", LEVELS),
+    Option("style", bool, False, "Run the style gate: ruff with the project's own ruff settings (p21-lint[style])."),
+    Option("api-error", str, None, "Qualified name of the project's API error type, e.g. app.errors.APIError (default: detected)."),
     Option("min-coverage", (int, float), None, "Total line coverage (%) the checked files must reach."),
     Option("coverage-data", str, None, "Coverage data: .coverage, coverage json or Cobertura XML (default: found)."),
     Option("fail-on", str, "low", "Lowest p21 rule severity that fails the rules gate.", LEVELS),
@@ -54,8 +56,24 @@ OPTIONS: tuple[Option, ...] = (
     Option("cache", bool, True, "Reuse per-file results of unchanged files (content-hash cache)."),
     Option("cache-dir", str, ".p21_cache", "Where the cache lives, relative to the project root."),
     Option("rules", dict, {}, "Per-rule options: [tool.p21-lint.rules.CODE] key = value.", item_type=dict),
+    Option("coverage", dict, {}, "Business-logic coverage: [tool.p21-lint.coverage] (keys below)."),
 )
 _BY_KEY = {o.key: o for o in OPTIONS}
+
+# [tool.p21-lint.coverage], validated as strictly as the top-level keys.
+COVERAGE_OPTIONS: tuple[Option, ...] = (
+    Option("coverage.business-logic", list, [], "Globs of the business-logic files, e.g. src/app/services/**.", item_type=str),
+    Option("coverage.business-logic-min", (int, float), 80, "Coverage (%) the business-logic files must reach together."),
+    Option("coverage.per-file", bool, False, "Each business-logic file must reach business-logic-min on its own."),
+)
+_COVERAGE_BY_KEY = {o.key: o for o in COVERAGE_OPTIONS}
+
+
+@dataclass(frozen=True)
+class CoverageOptions:
+    business_logic: tuple[str, ...] = ()
+    business_logic_min: float = 80.0
+    per_file: bool = False
 
 
 def _attr(key: str) -> str:
@@ -76,6 +94,8 @@ class Config:
     security: bool = True
     bandit_severity: str = "low"
     bandit_confidence: str = "low"
+    style: bool = False
+    api_error: str | None = None
     min_coverage: float | None = None
     coverage_data: str | None = None
     fail_on: str = "low"
@@ -85,6 +105,7 @@ class Config:
     cache: bool = True
     cache_dir: str = ".p21_cache"
     rules: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+    coverage: CoverageOptions = CoverageOptions()
     provenance: tuple[tuple[str, str], ...] = field(default=(), compare=False)  # key -> "default" | file | "cli"
 
     def rule_options(self, code: str) -> dict[str, Any]:
@@ -140,8 +161,17 @@ def _check(option: Option, value: Any, where: str) -> Any:
         for item in value:
             if not isinstance(item, option.item_type):
                 raise ConfigError(f"{where}: every item of `{key}` must be a {_type_word(option.item_type.__name__)}")
-    if key == "min-coverage" and not 0 <= value <= 100:
+    if key == "coverage":
+        for name, item in value.items():
+            nested = _COVERAGE_BY_KEY.get(f"coverage.{name}")
+            if nested is None:
+                known = ", ".join(o.key.split(".", 1)[1] for o in COVERAGE_OPTIONS)
+                raise ConfigError(f"{where}: unknown key `{name}` in [tool.p21-lint.coverage]; known keys: {known}")
+            _check(nested, item, where)
+    if key in ("min-coverage", "coverage.business-logic-min") and not 0 <= value <= 100:
         raise ConfigError(f"{where}: `{key}` must be between 0 and 100, not {value}")
+    if key == "jobs" and value < 0:
+        raise ConfigError(f"{where}: `{key}` must be 0 (one per CPU) or more, not {value}")
     return value.lower() if option.choices else value
 
 
@@ -151,11 +181,18 @@ def _type_word(name: str) -> str:
 
 def _freeze(key: str, value: Any) -> Any:
     if key == "per-file-ignores":
-        return tuple(sorted((glob, tuple(codes)) for glob, codes in value.items()))
+        return tuple(sorted((glob, tuple(c.strip().upper() for c in codes)) for glob, codes in value.items()))
     if key == "rules":
         return tuple(sorted((code, tuple(sorted(opts.items()))) for code, opts in value.items()))
     if key == "min-coverage" and value is not None:
         return float(value)
+    if key == "coverage":
+        given = {_attr(k): v for k, v in value.items()}
+        return CoverageOptions(
+            business_logic=tuple(given.get("business_logic", ())),
+            business_logic_min=float(given.get("business_logic_min", 80)),
+            per_file=given.get("per_file", False),
+        )
     if isinstance(value, list):
         return tuple(value)
     return value
@@ -216,6 +253,8 @@ def describe(config: Config) -> list[tuple[str, Any, str]]:
     rows = []
     for option in OPTIONS:
         value = getattr(config, _attr(option.key))
+        if isinstance(value, CoverageOptions):
+            value = {k.replace("_", "-"): v for k, v in vars(value).items()}
         rows.append((option.key, value, config.where(option.key)))
     return rows
 

@@ -9,7 +9,7 @@ import functools
 import os
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from p21_lint.config import Config
@@ -29,12 +29,15 @@ class SourceFile:
     path: Path  # absolute
     rel: str  # POSIX, relative to the project root
     is_test: bool
+    module: str = ""  # dotted module name, as the project's own imports spell it
 
 
 @functools.lru_cache(maxsize=512)
 def glob_regex(pattern: str) -> re.Pattern[str]:
     """gitignore-like globs: `*` within a segment, `**` across segments; no slash means any segment (or subpath)."""
     pattern = pattern.strip().rstrip("/")
+    if pattern.startswith("./"):  # `./scripts` is `/scripts`: anchored at the root
+        pattern = pattern[1:]
     anchored = "/" in pattern
     pattern = pattern.lstrip("/")
     out, i = [], 0
@@ -71,10 +74,20 @@ def relpath(path: Path, root: Path) -> str:
         return Path(os.path.relpath(path.resolve(), root)).as_posix()
 
 
-def module_name(rel: str) -> str:
-    """Dotted module name for a file path: `src/app/api/main.py` -> `app.api.main`."""
+def module_name(rel: str, packages: frozenset[str] | None = None) -> str:
+    """Dotted module name for a file path, as imports spell it.
+
+    With `packages` (the folders that hold an `__init__.py`), a file inside a package is named from the top of its
+    chain of packages: `backend/app/api/main.py` -> `app.api.main` when `backend/` is no package. Otherwise (a
+    namespace package, a loose script) the path from the root names it, without a leading `src/`.
+    """
     parts = rel[:-3].split("/") if rel.endswith(".py") else rel.split("/")
-    if parts and parts[0] == "src" and len(parts) > 1:
+    if packages is not None and len(parts) > 1 and "/".join(parts[:-1]) in packages:
+        top = len(parts) - 1
+        while top > 1 and "/".join(parts[: top - 1]) in packages:
+            top -= 1
+        parts = parts[top - 1 :]
+    elif parts and parts[0] == "src" and len(parts) > 1:
         parts = parts[1:]
     if parts and parts[-1] == "__init__":
         parts = parts[:-1]
@@ -102,7 +115,8 @@ def discover(config: Config) -> list[SourceFile]:
     if config.respect_gitignore:
         ignored = git_ignored(root, [f.rel for f in files])
         files = [f for f in files if f.rel not in ignored]
-    return files
+    packages = frozenset(f.rel.rsplit("/", 1)[0] for f in files if f.rel.endswith("/__init__.py"))
+    return [replace(f, module=module_name(f.rel, packages)) for f in files]
 
 
 def _in_default_exclude(rel: str) -> bool:
@@ -131,6 +145,8 @@ def is_test_path(rel: str, tests: tuple[str, ...]) -> bool:
 
 def git_ignored(root: Path, rels: list[str]) -> set[str]:
     """The subset of `rels` that git ignores (empty outside a git work tree or without git)."""
+    # git refuses the whole batch if one path lies outside the work tree: ask only about those under the root
+    rels = [r for r in rels if not r.startswith("../")]
     if not rels:
         return set()
     try:

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from p21_lint.analysis.routes import facts as routes
 
 
 class Level(enum.IntEnum):
@@ -99,6 +102,42 @@ class GateResult:
 
 
 @dataclass(frozen=True, slots=True)
+class ErrorClass:
+    """A module-level exception class, with what its constructor takes (for the API error type and its code enum)."""
+
+    name: str
+    line: int
+    column: int
+    # (name, qualified annotation or "") of its own `__init__` parameters and class-level fields; None: it has neither
+    params: tuple[tuple[str, str], ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerRegistration:
+    """An exception handler registered with the app: `@app.exception_handler(APIError)`, `errorhandler`, ..."""
+
+    exception: str  # qualified name of the handled type; "*" for a catch-all (DRF EXCEPTION_HANDLER)
+    line: int
+    how: str  # the registering call or setting, for messages
+
+
+@dataclass(frozen=True, slots=True)
+class RaiseSite:
+    """An error leaving a function: `raise X(...)`, `abort(...)`, or an error payload returned with a success status."""
+
+    kind: str  # raise, abort, payload
+    target: str  # qualified name of what is raised or called ("" for a payload)
+    where: str  # route, service or "" (elsewhere)
+    function: str  # enclosing Class.function
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    attributes: tuple[str, ...] = ()  # qualified names of attribute arguments (`ErrorCode.NOT_FOUND`)
+    free_string: bool = False  # the arguments are literals only, at least one of them a string
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     """What one file tells the project pass. Small and picklable; extended by the analyses that need more."""
 
@@ -109,6 +148,22 @@ class Facts:
     imports: tuple[tuple[str, str], ...] = ()
     # module-level classes defined here: (name, qualified base names)
     classes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # error handling (analysis/errors.py): exception classes, registered handlers, raises in routes and services
+    error_classes: tuple[ErrorClass, ...] = ()
+    exception_handlers: tuple[HandlerRegistration, ...] = ()
+    raise_sites: tuple[RaiseSite, ...] = ()
+    # the route table (analysis/routes): apps, routers and their routes, auth evidence, Django urls, test requests
+    route_objects: tuple[routes.ObjectDef, ...] = ()
+    route_decls: tuple[routes.RouteDecl, ...] = ()
+    route_mounts: tuple[routes.Mount, ...] = ()
+    route_hooks: tuple[routes.Hook, ...] = ()
+    web_functions: tuple[routes.FunctionInfo, ...] = ()
+    web_classes: tuple[routes.ClassInfo, ...] = ()
+    type_aliases: tuple[routes.Alias, ...] = ()
+    constants: tuple[routes.Const, ...] = ()
+    url_entries: tuple[routes.UrlEntry, ...] = ()
+    router_registrations: tuple[routes.RouterRegistration, ...] = ()
+    client_calls: tuple[routes.ClientCall, ...] = ()
 
     def merge(self, fields: dict[str, Any]) -> "Facts":
         return replace(self, **fields) if fields else self

@@ -6,27 +6,21 @@ that cannot contribute are not parsed for it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
+
+from p21_lint.analysis.collector import FactCollector
+from p21_lint.analysis.errors import ErrorFacts
+from p21_lint.analysis.client_calls import ClientCalls
+from p21_lint.analysis.routes.django import DjangoUrls
+from p21_lint.analysis.routes.registrations import Registrations
+from p21_lint.analysis.routes.symbols import Symbols
 
 if TYPE_CHECKING:
     from p21_lint.engine.context import FileContext
 
-
-class FactCollector(cst.BatchableCSTVisitor):
-    TRIGGERS: ClassVar[tuple[bytes, ...]] = ()
-
-    def __init__(self, context: FileContext) -> None:
-        super().__init__()
-        self.context = context
-
-    @classmethod
-    def wants(cls, source: bytes) -> bool:
-        return not cls.TRIGGERS or any(t in source for t in cls.TRIGGERS)
-
-    def collect(self) -> dict[str, Any]:
-        raise NotImplementedError
+__all__ = ["COLLECTORS", "FactCollector"]
 
 
 class Classes(FactCollector):
@@ -49,4 +43,4 @@ class Classes(FactCollector):
         return {"classes": tuple(self.found)}
 
 
-COLLECTORS: tuple[type[FactCollector], ...] = (Classes,)
+COLLECTORS: tuple[type[FactCollector], ...] = (Classes, ErrorFacts, Symbols, Registrations, DjangoUrls, ClientCalls)

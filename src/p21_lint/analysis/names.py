@@ -87,7 +87,11 @@ class NameTracker(cst.BatchableCSTVisitor):
         return any(s.kind == "function" for s in self.scopes)
 
     def module_bindings(self) -> dict[str, str]:
-        return {k: v for k, v in self.scopes[0].bindings.items() if v}
+        """Module-level names bound to something from elsewhere (imports, aliases); the module's own defs are not."""
+        return {k: v for k, v in self.scopes[0].bindings.items() if v and v != self._own_at_module(k)}
+
+    def _own_at_module(self, name: str) -> str:
+        return f"{self.module}.{name}" if self.module else name
 
     # -- bindings ------------------------------------------------------------------------------------------
     def bind(self, name: str, value: str) -> None:
@@ -95,9 +99,7 @@ class NameTracker(cst.BatchableCSTVisitor):
 
     def _own(self, name: str) -> str:
         scope = self.scopes[-1]
-        if scope.kind == "module":
-            return f"{self.module}.{name}" if self.module else name
-        return LOCAL
+        return self._own_at_module(name) if scope.kind == "module" else LOCAL
 
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
@@ -122,8 +124,10 @@ class NameTracker(cst.BatchableCSTVisitor):
         self.bind(node.name.value, self._own(node.name.value))
 
     def visit_FunctionDef_body(self, node: cst.FunctionDef) -> None:
-        scope = Scope("function", node.name.value)
-        params = node.params
+        self._enter_function(node.name.value, node.params)
+
+    def _enter_function(self, name: str, params: cst.Parameters) -> None:
+        scope = Scope("function", name)
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
             scope.bindings[param.name.value] = LOCAL
         for star in (params.star_arg, params.star_kwarg):
@@ -143,23 +147,39 @@ class NameTracker(cst.BatchableCSTVisitor):
     def leave_ClassDef_body(self, node: cst.ClassDef) -> None:
         self.scopes.pop()
 
-    def visit_Assign(self, node: cst.Assign) -> None:
+    # Bindings happen on leave: the value is evaluated before the name is bound, so in `json = json.loads(body)`
+    # the call is still `json.loads`.
+    def leave_Assign(self, node: cst.Assign) -> None:
         alias = self.qualified_name(node.value) if len(node.targets) == 1 else None
         for target in node.targets:
             self._bind_target(target.target, alias)
 
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+    def leave_AnnAssign(self, node: cst.AnnAssign) -> None:
         self._bind_target(node.target, None)
 
-    def visit_For(self, node: cst.For) -> None:
+    def visit_For_body(self, node: cst.For) -> None:  # after the iterable
         self._bind_target(node.target, None)
 
-    def visit_WithItem(self, node: cst.WithItem) -> None:
+    def leave_WithItem(self, node: cst.WithItem) -> None:
         if node.asname is not None:
             self._bind_target(node.asname.name, None)
 
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+    def leave_NamedExpr(self, node: cst.NamedExpr) -> None:
         self._bind_target(node.target, None)
+
+    def visit_ExceptHandler_body(self, node: cst.ExceptHandler) -> None:
+        if node.name is not None:
+            self._bind_target(node.name.name, None)
+
+    def visit_ExceptStarHandler_body(self, node: cst.ExceptStarHandler) -> None:
+        if node.name is not None:
+            self._bind_target(node.name.name, None)
+
+    def visit_Lambda_body(self, node: cst.Lambda) -> None:  # a lambda is a function: its parameters shadow
+        self._enter_function("<lambda>", node.params)
+
+    def leave_Lambda_body(self, node: cst.Lambda) -> None:
+        self.scopes.pop()
 
     def _bind_target(self, target: cst.BaseExpression, alias: str | None) -> None:
         if isinstance(target, cst.Name):

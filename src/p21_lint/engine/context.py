@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from p21_lint.analysis.names import NameTracker
 from p21_lint.model import Level
@@ -22,6 +23,7 @@ class PendingReport:
     severity: Level
     confidence: Level
     scope: str  # enclosing Class.function at report time, for the fingerprint
+    sensitive: bool = False  # the node holds a secret: renderers never show its source line
 
 
 @dataclass
@@ -32,12 +34,23 @@ class FileContext:
     module: cst.Module
     names: NameTracker
     reports: list[PendingReport] = field(default_factory=list)
+    wrapper: MetadataWrapper | None = None  # set by the runner; positions are computed through it, once
 
     def qualified_name(self, node: cst.BaseExpression) -> str | None:
         return self.names.qualified_name(node)
 
-    def add_report(self, rule: Rule, node: cst.CSTNode, message: str, severity: Level, confidence: Level) -> None:
-        self.reports.append(PendingReport(type(rule), node, message, severity, confidence, self.names.scope_path()))
+    def add_report(
+        self, rule: Rule, node: cst.CSTNode, message: str, severity: Level, confidence: Level, sensitive: bool = False
+    ) -> None:
+        scope = self.names.scope_path()
+        self.reports.append(PendingReport(type(rule), node, message, severity, confidence, scope, sensitive))
+
+    def position(self, node: cst.CSTNode) -> CodeRange:
+        """Where `node` is (1-based lines, 0-based columns), for fact collectors that record locations. Call it
+        after the traversal (in `collect()`) and only when there is something to record: the first call computes
+        positions for the whole file (shared with the findings' positions)."""
+        assert self.wrapper is not None, "positions exist once the runner has wrapped the module"
+        return self.wrapper.resolve(PositionProvider)[node]
 
     def code_for(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)

@@ -29,7 +29,7 @@ def check_files(files: list[SourceFile], settings: FileSettings, jobs: int, cach
     results: list[FileResult | None] = [None] * len(files)
     todo: list[tuple[int, Job, str | None]] = []
     for i, f in enumerate(files):
-        module = module_name(f.rel)
+        module = f.module or module_name(f.rel)
         try:
             source = read_source(f.path)
         except (OSError, ValueError) as exc:

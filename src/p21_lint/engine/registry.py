@@ -2,20 +2,41 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 from p21_lint.config import Config, ConfigError
 from p21_lint.engine.rule import RuleMeta
+
+_extra: tuple[type[RuleMeta], ...] = ()
+
+
+@contextlib.contextmanager
+def registered(*rules: type[RuleMeta]) -> Iterator[None]:
+    """Make `rules` known beside the built-in ones while the block runs (engine tests: a rule that crashes, a
+    project rule). Worker processes inherit them only when forked, so run such checks inline (`jobs = 1`)."""
+    global _extra
+    saved = _extra
+    _extra = (*saved, *rules)
+    all_rules.cache_clear()
+    _by_code.cache_clear()
+    try:
+        yield
+    finally:
+        _extra = saved
+        all_rules.cache_clear()
+        _by_code.cache_clear()
 
 
 @functools.cache
 def all_rules() -> tuple[type[RuleMeta], ...]:
     from p21_lint.engine.suppress import BlanketSuppression, UnusedSuppression
+    from p21_lint.gates.coverage import BusinessLogicCoverage, TotalCoverage
     from p21_lint.rules import ALL_RULES
 
-    rules = (*ALL_RULES, BlanketSuppression, UnusedSuppression)
+    rules = (*ALL_RULES, BlanketSuppression, UnusedSuppression, TotalCoverage, BusinessLogicCoverage, *_extra)
     codes = [r.code for r in rules]
     if len(codes) != len(set(codes)):  # a programming error: caught by the test suite
         raise RuntimeError(f"duplicate rule codes: {sorted(c for c in codes if codes.count(c) > 1)}")
@@ -39,18 +60,23 @@ class Selection:
     options: dict[str, Any]
 
 
+def _specificity(pattern: str) -> int:
+    return 0 if pattern.upper() == "ALL" else len(pattern)
+
+
 def _match(code: str, patterns: tuple[str, ...]) -> str | None:
     """The longest pattern that `code` starts with (`SQL` matches SQL001; `ALL` matches everything)."""
     hits = [p for p in patterns if p.upper() == "ALL" or code.startswith(p.upper())]
-    return max(hits, key=lambda p: 0 if p.upper() == "ALL" else len(p)) if hits else None
+    return max(hits, key=_specificity) if hits else None
 
 
 def select(config: Config) -> list[Selection]:
     """Every rule with whether it runs, why, and its resolved options. Bad options raise ConfigError."""
     known = {r.code for r in all_rules()}
-    for pattern in (*config.select, *config.ignore):
-        if pattern.upper() != "ALL" and not any(code.startswith(pattern.upper()) for code in known):
-            raise ConfigError(f"`{pattern}` in select/ignore matches no rule code (see `p21-lint rules`)")
+    for key in ("select", "ignore"):
+        for pattern in getattr(config, key):
+            if pattern.upper() != "ALL" and not any(code.startswith(pattern.upper()) for code in known):
+                raise ConfigError(f"{config.where(key)}: `{pattern}` in `{key}` matches no rule code (see `p21-lint rules`)")
     for code in dict(config.rules):
         if code not in known:
             raise ConfigError(f"{config.source}: [tool.p21-lint.rules.{code}]: no rule has the code {code}")
@@ -61,7 +87,7 @@ def select(config: Config) -> list[Selection]:
         ign = _match(rule.code, config.ignore)
         if sel is None:
             enabled, reason = False, "not matched by select"
-        elif ign is not None and (sel == "ALL" or len(ign) >= len(sel)):
+        elif ign is not None and _specificity(ign) >= _specificity(sel):  # the more specific wins; a tie ignores
             enabled, reason = False, f"ignored by `{ign}`"
         elif config.select:
             enabled, reason = True, f"selected by `{sel}`"

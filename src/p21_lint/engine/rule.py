@@ -96,8 +96,12 @@ class Rule(RuleMeta, cst.BatchableCSTVisitor):
         *,
         severity: Level | None = None,
         confidence: Level | None = None,
+        sensitive: bool = False,
     ) -> None:
-        self.context.add_report(self, node, message, severity or self.severity, confidence or self.confidence)
+        """`sensitive`: the node holds a secret, so no renderer may show its source line."""
+        self.context.add_report(
+            self, node, message, severity or self.severity, confidence or self.confidence, sensitive=sensitive
+        )
 
     @classmethod
     @functools.cache

@@ -37,7 +37,7 @@ class UnusedSuppression(EngineRule):
 
 def find_suppressions(source: bytes) -> tuple[Suppression, ...]:
     """Every `# p21: ignore` comment of a file (comments only: a string that looks like one does not count)."""
-    if b"p21" not in source:
+    if b"p21" not in source and b"P21" not in source:
         return ()
     found = []
     try:
@@ -77,21 +77,30 @@ def apply(
                 if f.code in s.codes:
                     used.add((loc.path, s.line, f.code))
                     hit = "comment"
-        if not hit and any(_prefixed(f.code, codes) for glob, codes in per_file_ignores if matches_any(loc.path, (glob,))):
+        if not hit and _file_ignores(f, per_file_ignores):
             hit = "per-file-ignores"
         out.append(replace(f, suppressed=True, suppressed_by=hit) if hit else f)
 
+    meta: list[Finding] = []
     for path, items in sorted(suppressions.items()):
+        seen: dict[str, int] = {}  # the same comment text again in this file: its occurrence, for the fingerprint
         for s in items:
+            nth = seen[s.text] = seen.get(s.text, -1) + 1
             if not s.codes:
-                out.append(_meta(BlanketSuppression, path, s, "blanket `# p21: ignore` suppresses nothing: name the codes, e.g. `# p21: ignore[ERR001]`"))
+                meta.append(_meta(BlanketSuppression, path, s, nth, "blanket `# p21: ignore` suppresses nothing: name the codes, e.g. `# p21: ignore[ERR001]`"))
                 continue
             for code in s.codes:
                 if not _CODE.match(code):
-                    out.append(_meta(UnusedSuppression, path, s, f"`{code}` in this suppression is not a rule code"))
+                    meta.append(_meta(UnusedSuppression, path, s, nth, f"`{code}` in this suppression is not a rule code"))
                 elif code in checked_codes and (path, s.line, code) not in used:
-                    out.append(_meta(UnusedSuppression, path, s, f"unused suppression: no {code} finding on this line; remove `{code}` from it"))
+                    meta.append(_meta(UnusedSuppression, path, s, nth, f"unused suppression: no {code} finding on this line; remove `{code}` from it"))
+    # per-file-ignores cover the engine's own codes too (`"legacy/**" = ["P21"]`)
+    out.extend(replace(f, suppressed=True, suppressed_by="per-file-ignores") if _file_ignores(f, per_file_ignores) else f for f in meta)
     return out
+
+
+def _file_ignores(f: Finding, per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...]) -> bool:
+    return any(_prefixed(f.code, codes) for glob, codes in per_file_ignores if matches_any(f.location.path, (glob,)))
 
 
 def _prefixed(code: str, codes: tuple[str, ...]) -> bool:
@@ -99,7 +108,7 @@ def _prefixed(code: str, codes: tuple[str, ...]) -> bool:
     return any(code.startswith(prefix.upper()) for prefix in codes)
 
 
-def _meta(rule: type[EngineRule], path: str, s: Suppression, message: str) -> Finding:
+def _meta(rule: type[EngineRule], path: str, s: Suppression, occurrence: int, message: str) -> Finding:
     return Finding(
         code=rule.code,
         message=message,
@@ -107,5 +116,5 @@ def _meta(rule: type[EngineRule], path: str, s: Suppression, message: str) -> Fi
         severity=rule.severity,
         rule_name=rule.name,
         help_url=rule.help_url(),
-        fingerprint=fingerprint(rule.code, path, s.text, str(s.codes), s.line),
+        fingerprint=fingerprint(rule.code, path, s.text, message, occurrence),  # no line: survives line moves
     )

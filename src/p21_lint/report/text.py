@@ -10,6 +10,8 @@ from p21_lint.model import Report, Status
 _COLORS = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "magenta": "35", "cyan": "36", "bold": "1", "dim": "2"}
 _STATUS_COLOR = {Status.PASS: "green", Status.FAIL: "red", Status.ERROR: "magenta", Status.SKIPPED: "dim"}
 _SEVERITY_COLOR = {"high": "red", "medium": "yellow", "low": "blue"}
+# control characters in a checked file's line would drive the terminal (or a CI log viewer): shown as "?"
+_CONTROL = {c: "?" for c in (*range(0x09), *range(0x0A, 0x20), *range(0x7F, 0xA0))}
 
 
 def render(report: Report, *, root: Path | None = None, color: bool = False, show_suppressed: bool = False, **_: Any) -> str:
@@ -59,12 +61,13 @@ def render(report: Report, *, root: Path | None = None, color: bool = False, sho
 def _source_line(root: Path, path: str, line: int, cache: dict[str, list[str]]) -> str | None:
     if path not in cache:
         try:
-            cache[path] = (root / path).read_text(encoding="utf-8", errors="replace").splitlines()
+            # split on newlines only: str.splitlines() also splits on \f, \x1c, \u2028 ... and would shift lines
+            cache[path] = (root / path).read_text(encoding="utf-8", errors="replace").split("\n")
         except OSError:
             cache[path] = []
     text = cache[path]
     if 0 < line <= len(text):
-        stripped = text[line - 1].rstrip()
+        stripped = text[line - 1].rstrip().translate(_CONTROL)
         return stripped if len(stripped) <= 160 else stripped[:157] + "..."
     return None
 

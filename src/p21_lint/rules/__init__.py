@@ -1,5 +1,36 @@
 """The built-in rules, registered explicitly: one module per family."""
 
-from p21_lint.rules.errors import SwallowedException
+from p21_lint.rules.errors import (
+    ApiErrorWithoutCode,
+    ApiErrorWithoutHandler,
+    ErrorBypassesApiError,
+    InternalsInErrorResponse,
+    SwallowedException,
+)
+from p21_lint.rules.security import (
+    CorsAnyOriginWithCredentials,
+    HardcodedSecret,
+    JwtWithoutVerification,
+    NaiveTokenExpiry,
+    PasswordWithoutHash,
+    UnvalidatedInput,
+)
+from p21_lint.rules.sql import SqlDynamicIdentifier, SqlParameterCount, SqlValueInterpolation, SqlWrongPlaceholder
 
-ALL_RULES = (SwallowedException,)
+ALL_RULES = (
+    SwallowedException,
+    ErrorBypassesApiError,
+    ApiErrorWithoutCode,
+    ApiErrorWithoutHandler,
+    InternalsInErrorResponse,
+    JwtWithoutVerification,
+    HardcodedSecret,
+    CorsAnyOriginWithCredentials,
+    PasswordWithoutHash,
+    NaiveTokenExpiry,
+    UnvalidatedInput,
+    SqlValueInterpolation,
+    SqlDynamicIdentifier,
+    SqlWrongPlaceholder,
+    SqlParameterCount,
+)

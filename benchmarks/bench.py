@@ -1,0 +1,135 @@
+"""Speed and memory of p21-lint against bandit, ruff and Fixit on real code, side by side in one run.
+
+    python benchmarks/bench.py                 # all corpora, 3 runs each
+    python benchmarks/bench.py --corpus lnbits --runs 5
+
+Corpora come from the package index (sources of released packages), are unpacked under benchmarks/.corpora
+(git-ignored) and are never committed. Tools run as subprocesses of this interpreter's environment; Fixit, if
+missing, is installed there first (`pip install fixit`). Wall time is the median of --runs runs; peak memory is the
+largest resident set of the tool's process tree at any one wait (wait4's ru_maxrss: the largest single process,
+so a process pool's workers are not summed). Ratios are against bandit measured in the same run: they hold across
+machines where seconds do not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CORPORA = HERE / ".corpora"
+# name: (requirement, folder inside the unpacked distribution that holds the code)
+SOURCES = {
+    "lnbits": ("lnbits==1.6.2", "lnbits"),  # a FastAPI backend (Lightning wallet), mid-size
+    "django": ("django==5.2.19", "django"),  # the largest Python web codebase on the index
+}
+
+
+def fetch(name: str) -> Path:
+    requirement, inner = SOURCES[name]
+    target = CORPORA / requirement.replace("==", "-")
+    if target.is_dir():
+        return target / inner
+    CORPORA.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", tmp, requirement], check=True)
+        (archive,) = Path(tmp).iterdir()
+        unpack = Path(tmp) / "unpacked"
+        if archive.suffix == ".whl" or archive.suffix == ".zip":
+            zipfile.ZipFile(archive).extractall(unpack)
+            root = unpack
+        else:
+            with tarfile.open(archive) as tar:
+                tar.extractall(unpack, filter="data") if hasattr(tarfile, "data_filter") else tar.extractall(unpack)  # nosec B202
+            root = next(unpack.iterdir())
+        shutil.move(str(root), target)
+    # a pyproject of its own so p21-lint treats the corpus as the project (and keeps its cache there)
+    (target / "pyproject.toml").write_text("[tool.p21-lint]\n", encoding="utf-8")
+    return target / inner
+
+
+def count_lines(folder: Path) -> tuple[int, int]:
+    files = [p for p in folder.rglob("*.py")]
+    return len(files), sum(p.read_bytes().count(b"\n") for p in files)
+
+
+def run(cmd: list[str], cwd: Path) -> tuple[float, int, int]:
+    """Wall seconds, peak RSS (MiB) and exit code of one run."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # nosec B603
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    return elapsed, usage.ru_maxrss // 1024, os.waitstatus_to_exitcode(status)
+
+
+def ensure_fixit() -> bool:
+    if subprocess.run([sys.executable, "-m", "fixit", "--version"], capture_output=True).returncode == 0:
+        return True
+    return subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "fixit"]).returncode == 0
+
+
+def commands(code: Path, project: Path) -> dict[str, tuple[list[str], bool]]:
+    """name -> (argv, whether the p21 cache must be empty before each run)."""
+    py = sys.executable
+    rel = str(code.relative_to(project))
+    return {
+        "p21-lint full gate, cold": ([py, "-m", "p21_lint", rel, "--exit-zero"], True),
+        "p21-lint full gate, warm": ([py, "-m", "p21_lint", rel, "--exit-zero"], False),
+        "p21-lint rules only, cold": ([py, "-m", "p21_lint", rel, "--no-security", "--exit-zero"], True),
+        "bandit alone": ([py, "-m", "bandit", "-q", "-r", rel, "-f", "json", "-o", os.devnull], False),
+        "ruff --select S": ([py, "-m", "ruff", "check", "--no-cache", "--select", "S", "--exit-zero", "--quiet", rel], False),
+        "fixit (built-in rules)": ([py, "-m", "fixit", "lint", rel], False),
+    }
+
+
+def bench(name: str, runs: int, with_fixit: bool) -> None:
+    code = fetch(name)
+    project = code.parent
+    files, lines = count_lines(code)
+    print(f"\n## {SOURCES[name][0]}: {files} files, {lines:,} lines ({os.cpu_count()} CPUs)\n")
+    rows = []
+    for label, (cmd, cold) in commands(code, project).items():
+        if "fixit" in label and not with_fixit:
+            continue
+        times, peaks = [], []
+        if not cold:  # warm runs and tools without our cache: one untimed run first
+            run(cmd, project)
+        for _ in range(runs):
+            if cold:
+                shutil.rmtree(project / ".p21_cache", ignore_errors=True)
+            seconds, peak, _code = run(cmd, project)
+            times.append(seconds)
+            peaks.append(peak)
+        rows.append((label, statistics.median(times), max(peaks)))
+    bandit = next(t for label, t, _ in rows if label == "bandit alone")
+    print(f"| {'command':<28} | {'median s':>8} | {'x bandit':>8} | {'lines/s':>9} | {'peak MiB':>8} |")
+    print(f"|{'-' * 30}|{'-' * 10}|{'-' * 10}|{'-' * 11}|{'-' * 10}|")
+    for label, seconds, peak in rows:
+        print(f"| {label:<28} | {seconds:>8.2f} | {seconds / bandit:>8.2f} | {lines / seconds:>9,.0f} | {peak:>8} |")
+    cold = next(t for label, t, _ in rows if label.endswith("full gate, cold"))
+    warm = next(t for label, t, _ in rows if label.endswith("full gate, warm"))
+    print(f"\nwarm / cold: {warm / cold:.1%}  (target <= 10%);  cold / bandit: {cold / bandit:.2f}  (target <= 1.2)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", choices=sorted(SOURCES), action="append")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-fixit", action="store_true", help="skip Fixit (slow: minutes on Django)")
+    args = parser.parse_args()
+    with_fixit = not args.no_fixit and ensure_fixit()
+    for name in args.corpus or sorted(SOURCES, key=lambda n: n != "lnbits"):
+        bench(name, args.runs, with_fixit)
+
+
+if __name__ == "__main__":
+    main()

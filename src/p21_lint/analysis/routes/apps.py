@@ -1,0 +1,325 @@
+"""Routes of app-style frameworks (FastAPI / Starlette, Flask, flask-restx / flask-restful): the objects routes are
+registered on, the mount graph between them (`include_router`, `register_blueprint`, `add_namespace`, `mount`,
+`Api(app)`), and one row per route, method and mount path, with its prefixes and dependencies chained.
+
+FastAPI joins prefixes by concatenation (`include_router` prefix + router prefix + route path); Flask joins with
+exactly one slash, and a `register_blueprint(url_prefix=...)` replaces the blueprint's own prefix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from p21_lint.analysis.routes import paths
+from p21_lint.analysis.routes.auth import AuthJudge
+from p21_lint.analysis.routes.exprs import unquote
+from p21_lint.analysis.routes.facts import Call, Mount, ObjectDef, PathParts, RouteDecl
+from p21_lint.analysis.routes.index import Index
+from p21_lint.analysis.routes.registrations import HTTP_VERBS
+from p21_lint.analysis.routes.rows import Draft, body_evidence, handler_location
+from p21_lint.model import Facts
+
+KINDS = {
+    "fastapi-app": {"fastapi.FastAPI", "fastapi.applications.FastAPI", "starlette.applications.Starlette"},
+    "fastapi-router": {"fastapi.APIRouter", "fastapi.routing.APIRouter", "starlette.routing.Router"},
+    "flask-app": {"flask.Flask", "flask.app.Flask", "apiflask.APIFlask", "quart.Quart"},
+    "blueprint": {"flask.Blueprint", "flask.blueprints.Blueprint", "apiflask.APIBlueprint", "flask_smorest.Blueprint",
+                  "quart.Blueprint"},
+    "api": {"flask_restx.Api", "flask_restplus.Api", "flask_restful.Api"},
+    "namespace": {"flask_restx.Namespace", "flask_restplus.Namespace"},
+}
+FRAMEWORK = {"fastapi-app": "fastapi", "fastapi-router": "fastapi", "flask-app": "flask", "blueprint": "flask",
+             "api": "flask", "namespace": "flask"}
+APPS = ("fastapi-app", "flask-app")
+NOT_ROUTERS = ("starlette.staticfiles.", "fastapi.staticfiles.", "flask.", "werkzeug.")
+CLASS_VIEW_METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
+
+
+@dataclass
+class Node:
+    name: str
+    kind: str
+    obj: ObjectDef | None
+    facts: Facts | None
+    prefix: PathParts | None
+    label: str = ""  # blueprint / namespace name, for endpoint names
+    edges: list["Edge"] = field(default_factory=list)
+    incoming: int = 0
+
+
+@dataclass
+class Edge:
+    child: str
+    verb: str
+    prefix: PathParts | None
+    dependencies: tuple[str, ...]
+    where: str
+
+
+@dataclass
+class Context:
+    """One way of reaching a node from an app: the prefixes on the way, dependencies, hooks, blueprint names."""
+
+    prefixes: list[tuple[str, PathParts]]  # (framework join, parts)
+    dependencies: list[tuple[str, str]]  # (dependency, where it is declared)
+    hooks: list[tuple[str, str]]  # (function, owner)
+    labels: list[str]
+    chain: list[str]
+    mounted: bool
+
+
+class AppRoutes:
+    def __init__(self, index: Index, judge: AuthJudge) -> None:
+        self.index = index
+        self.judge = judge
+        self.notes: list[str] = []
+        self.nodes: dict[str, Node] = {}
+        self.kind_sets = {kind: index.subclasses(set(ctors)) for kind, ctors in KINDS.items()}
+
+    def kind(self, ctor: str) -> str | None:
+        ctor = self.index.canon(ctor)
+        for kind, ctors in self.kind_sets.items():
+            if ctor in ctors:
+                return kind
+        return None
+
+    # -- the graph -------------------------------------------------------------------------------------------------
+    def _nodes(self) -> None:
+        index = self.index
+        for name, (obj, facts) in index.objects.items():
+            kind = self.kind(obj.ctor)
+            label = unquote(obj.args[0]) if obj.args else None
+            if kind is None:
+                base, _, method = index.canon(obj.ctor).rpartition(".")
+                owner = index.objects.get(index.canon(base)) if base else None
+                if method == "namespace" and owner is not None and self.kind(owner[0].ctor) == "api":
+                    kind = "namespace"  # ns = api.namespace("users", path="/users")
+            if kind is None:
+                continue
+            if kind == "namespace" and obj.prefix is None:
+                prefix: PathParts | None = (("", "/" + (label or "")),)
+            else:
+                prefix = obj.prefix
+            self.nodes[name] = Node(name, kind, obj, facts, prefix, label or "")
+
+    def _edges(self, files: list[Facts]) -> None:
+        index = self.index
+        for node in list(self.nodes.values()):
+            obj = node.obj
+            if node.kind == "api" and obj is not None and obj.args:  # Api(app) / Api(blueprint)
+                self._edge(index.canon(obj.args[0]), node.name, "api", None, (), f"{node.facts.path}:{obj.line}")
+            if node.kind == "namespace" and obj is not None and not self.kind(obj.ctor):
+                base = index.canon(index.canon(obj.ctor).rpartition(".")[0])
+                self._edge(base, node.name, "add_namespace", node.prefix, (), f"{node.facts.path}:{obj.line}")
+        for facts in files:
+            for m in facts.route_mounts:
+                self._mount(m, facts)
+
+    def _mount(self, m: Mount, facts: Facts) -> None:
+        index = self.index
+        where = f"{facts.path}:{m.line}"
+        parent, child = index.canon(m.parent), index.canon(m.child.rstrip("()"))
+        if m.verb == "init_app":  # api.init_app(app): only an Api is mounted that way
+            if child in self.nodes and self.nodes[child].kind == "api":
+                self._edge(parent, child, "api", None, (), where)
+            return
+        if parent not in self.nodes:
+            return  # include_router on something that is no app: not a route table matter
+        if child not in self.nodes:
+            if not child.startswith(NOT_ROUTERS):
+                self.notes.append(f"{where}: `{m.verb}({index.short(m.child)})` mounts something that is not a "
+                                  "router found in the project; its routes are not listed")
+            return
+        self._edge(parent, child, m.verb, m.prefix, m.dependencies, where)
+
+    def _edge(self, parent: str, child: str, verb: str, prefix: PathParts | None, deps: tuple[str, ...], where: str) -> None:
+        if parent not in self.nodes or child not in self.nodes:
+            return
+        self.nodes[parent].edges.append(Edge(child, verb, prefix, deps, where))
+        self.nodes[child].incoming += 1
+
+    def _contexts(self) -> dict[str, list[Context]]:
+        """Every way each node is reached from an app; a router no app reaches gets one unmounted context."""
+        out: dict[str, list[Context]] = {}
+
+        def walk(name: str, ctx: Context) -> None:
+            out.setdefault(name, []).append(ctx)
+            for edge in self.nodes[name].edges:
+                if edge.child in ctx.chain or len(ctx.chain) > 20:
+                    continue
+                child = self.nodes[edge.child]
+                deps = [(d, f"`{edge.verb}` at {edge.where}") for d in edge.dependencies]
+                walk(edge.child, Context(
+                    prefixes=ctx.prefixes + self._prefixes(edge, child),
+                    dependencies=ctx.dependencies + deps + self._own_deps(child),
+                    hooks=ctx.hooks + self._hooks(child),
+                    labels=ctx.labels + ([child.label] if child.kind == "blueprint" and child.label else []),
+                    chain=ctx.chain + [edge.child],
+                    mounted=ctx.mounted,
+                ))
+
+        roots = [n for n in self.nodes.values() if n.kind in APPS]
+        for node in roots:
+            walk(node.name, Context([], self._own_deps(node), self._hooks(node), [], [node.name], True))
+        for node in self.nodes.values():
+            if node.name not in out and node.incoming == 0:
+                join = "flask" if FRAMEWORK[node.kind] == "flask" else "fastapi"
+                prefixes = [(join, node.prefix)] if node.prefix else []
+                labels = [node.label] if node.kind == "blueprint" and node.label else []
+                walk(node.name, Context(prefixes, self._own_deps(node), self._hooks(node), labels, [node.name], False))
+        return out
+
+    def _prefixes(self, edge: Edge, child: Node) -> list[tuple[str, PathParts]]:
+        if edge.verb in ("register_blueprint", "add_namespace"):  # the mount's prefix replaces the child's own
+            chosen = edge.prefix if edge.prefix is not None else child.prefix
+            return [("flask", chosen)] if chosen else []
+        out = []
+        if edge.prefix:
+            out.append(("fastapi" if edge.verb != "api" else "flask", edge.prefix))
+        if child.prefix:
+            out.append(("fastapi" if FRAMEWORK[child.kind] == "fastapi" else "flask", child.prefix))
+        return out
+
+    def _own_deps(self, node: Node) -> list[tuple[str, str]]:
+        if node.obj is None or not node.obj.dependencies:
+            return []
+        where = f"`{self.index.short(node.name)}` at {node.facts.path}:{node.obj.line}"
+        return [(d, where) for d in node.obj.dependencies]
+
+    def _hooks(self, node: Node) -> list[tuple[str, str]]:
+        return self.hooks.get(node.name, [])
+
+    # -- rows ------------------------------------------------------------------------------------------------------
+    def rows(self, files: list[Facts]) -> list[Draft]:
+        index = self.index
+        self._nodes()
+        self._edges(files)
+        self.hooks: dict[str, list[tuple[str, str]]] = {}
+        for facts in files:
+            for h in facts.route_hooks:
+                self.hooks.setdefault(index.canon(h.owner), []).append((h.function, f"{facts.path}:{h.line}"))
+        contexts = self._contexts()
+        drafts: list[Draft] = []
+        for facts in files:
+            for decl in facts.route_decls:
+                owner = index.canon(decl.owner)
+                node = self.nodes.get(owner)
+                if node is None:
+                    framework = "flask" if decl.verb in ("route", "add_url_rule", "add_resource") else "fastapi"
+                    ctx = Context([], [], [], [], [], False)
+                    note = f"registered on `{decl.owner.lstrip('?')}`, which is not an app or router found in the project"
+                    drafts.extend(self._rows(decl, facts, framework, ctx, [note]))
+                    continue
+                for ctx in contexts.get(owner, []):
+                    notes = [] if ctx.mounted else [
+                        f"`{index.short(ctx.chain[0])}` is never mounted on an app (no include_router / "
+                        "register_blueprint reaches it)"
+                    ]
+                    drafts.extend(self._rows(decl, facts, FRAMEWORK[node.kind], ctx, notes))
+        return drafts
+
+    def _rows(self, decl: RouteDecl, facts: Facts, framework: str, ctx: Context, notes: list[str]) -> list[Draft]:
+        index = self.index
+        path, path_notes = self._path(ctx, decl, framework)
+        handler = index.canon(decl.handler) if not decl.handler.startswith("?") else decl.handler
+        methods = self._methods(decl, handler, framework)
+        registered = f"{facts.path}:{decl.line}"
+        out = []
+        for method, method_handler in methods:
+            file, line, fn = handler_location(index, method_handler, facts, decl.line)
+            name = decl.name or index.short(handler)
+            if framework == "flask" and not decl.name:
+                name = ".".join([*ctx.labels, index.short(handler)])
+            draft = Draft(framework, method, path, method_handler, file, line, registered, name,
+                          notes=[*notes, *path_notes], decl_line=decl.line if file == facts.path else 0)
+            if handler.startswith("?"):
+                draft.notes.append(f"the handler `{handler[1:]}` cannot be followed statically")
+            self._evidence(draft, decl, fn, handler, ctx, framework)
+            out.append(draft)
+        return out
+
+    def _path(self, ctx: Context, decl: RouteDecl, framework: str) -> tuple[str, list[str]]:
+        notes: list[str] = []
+        text = ""
+        for join, parts in [*ctx.prefixes, (framework, decl.path)]:
+            piece = self._resolve(parts, notes)
+            text = paths.join_slash(text, piece) if join == "flask" else text + piece
+        if framework == "flask":
+            text = paths.flask_template(text)
+        return paths.normalize(text or "/"), notes
+
+    def _resolve(self, parts: PathParts, notes: list[str]) -> str:
+        out = []
+        for kind, text in parts:
+            if kind == "":
+                out.append(text)
+                continue
+            value, why = self.index.resolve(text) if kind == "ref" else (None, f"`{text}` cannot be known statically")
+            if value is None:
+                out.append(paths.UNRESOLVED)
+                notes.append(f"prefix `{self.index.short(text) if kind == 'ref' else text}` unresolved: {why}")
+            else:
+                out.append(value)
+                if why:
+                    notes.append(why)
+        return "".join(out)
+
+    def _methods(self, decl: RouteDecl, handler: str, framework: str) -> list[tuple[str, str]]:
+        """(method, handler) pairs: a class-based view routes each HTTP method to its own method."""
+        cls = self.index.classes.get(handler)
+        if cls is not None:  # MethodView / Resource: the methods it defines, own or inherited
+            found: dict[str, str] = {}
+            for owner in self.index.lineage(handler):
+                entry = self.index.classes.get(owner)
+                for method, _ in entry[0].methods if entry else ():
+                    if method in CLASS_VIEW_METHODS and method.upper() not in found:
+                        found[method.upper()] = f"{owner}.{method}"
+            if decl.methods:
+                return [(m, found.get(m, handler)) for m in decl.methods]
+            return sorted(found.items()) or [("ANY", handler)]
+        verb = decl.verb
+        if verb in HTTP_VERBS:
+            return [(verb.upper(), handler)]
+        if verb in ("websocket", "websocket_route", "add_api_websocket_route", "add_websocket_route"):
+            return [("WEBSOCKET", handler)]
+        return [(m, handler) for m in (decl.methods or ("GET",))]
+
+    # -- authentication evidence ---------------------------------------------------------------------------------------
+    def _evidence(self, draft: Draft, decl: RouteDecl, fn, handler: str, ctx: Context, framework: str) -> None:
+        judge, index = self.judge, self.index
+        if decl.public or (fn is not None and fn.public):
+            draft.public_reason = "`# p21: public`"
+        deps = [(d, "route") for d in decl.dependencies]
+        if fn is not None:
+            deps += [(d, "parameter") for d in fn.depends]
+            deps += [(a, "parameter") for a in fn.annotations if index.canon(a) in index.aliases]
+        for dep, where in [*deps, *ctx.dependencies]:
+            why = judge.dependency(dep)
+            if why is not None:
+                judge.note_used(dep, where)
+                draft.evidence.append(f"{why} ({where})")
+        if fn is not None:
+            for deco in fn.decorators:
+                if deco.name.rsplit(".", 1)[-1] in (decl.verb, "route"):
+                    continue
+                why = judge.decorator(deco)
+                if why is not None:
+                    judge.note_used(deco.name, "decorator")
+                    draft.evidence.append(why)
+        cls_name = handler if handler in index.classes else None
+        if cls_name is not None:
+            for attr in ("decorators", "method_decorators"):
+                found = index.class_attr(cls_name, attr)
+                for value in found[0] if found else ():
+                    why = judge.decorator(Call(value.rstrip("()"), called=value.endswith("()")))
+                    if why is not None:
+                        draft.evidence.append(f"{why} in `{attr}` of `{index.short(found[1])}`")
+            if (why := judge.mixin(cls_name)) is not None:
+                draft.evidence.append(why)
+        for hook, where in ctx.hooks:
+            why = judge.function(hook)
+            if why is not None:
+                draft.evidence.append(f"before_request {why} ({where})")
+        if (why := body_evidence(index, fn, judge)) is not None:
+            draft.evidence.append(why)
+        draft.suggestion = "flask-class" if framework == "flask" and cls_name else framework

@@ -1,0 +1,297 @@
+"""Which dependencies, decorators, permission classes and mixins authenticate a request, and which routes are
+public. Used by the route table to fill `authenticated`, `public` and `auth_evidence` for every row.
+
+A dependency authenticates when it is configured as such (`auth-dependencies`), is a `fastapi.security` scheme,
+depends on one (through type aliases and other dependencies, transitively), decodes or verifies a token, checks
+`is_authenticated`, refuses with 401/403, or comes from a known auth library. A dependency that cannot be read
+(defined outside the project) authenticates when its name says so (`get_current_user`, `require_admin`):
+evidence "by name".
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+
+from p21_lint.analysis.routes.facts import Call
+from p21_lint.analysis.routes.index import Index
+from p21_lint.analysis.routes.symbols import TOKEN_CALLS
+
+SECURITY_SCHEMES = frozenset({"OAuth2PasswordBearer", "OAuth2AuthorizationCodeBearer", "OAuth2", "HTTPBearer",
+                              "HTTPBasic", "HTTPDigest", "HTTPBase", "APIKeyHeader", "APIKeyCookie", "APIKeyQuery",
+                              "OpenIdConnect"})
+AUTH_PROVIDERS = ("fastapi_users.FastAPIUsers.current_user", "fastapi_users.fastapi_users.FastAPIUsers.current_user",
+                  "fastapi_jwt_auth.AuthJWT", "fastapi_jwt_auth.auth_jwt.AuthJWT", "async_fastapi_jwt_auth.AuthJWT",
+                  "fastapi_another_jwt_auth.AuthJWT", "fastapi_login.LoginManager", "fastapi_azure_auth.")
+AUTH_DECORATORS = frozenset({
+    "flask_login.login_required", "flask_login.utils.login_required", "flask_login.fresh_login_required",
+    "flask_jwt_extended.jwt_required", "flask_jwt_extended.view_decorators.jwt_required",
+    "flask_jwt_extended.fresh_jwt_required", "flask_jwt.jwt_required", "flask_security.auth_required",
+    "flask_security.login_required", "flask_security.roles_required", "flask_security.roles_accepted",
+    "flask_security.permissions_required", "flask_security.permissions_accepted", "flask_security.auth_token_required",
+    "flask_security.http_auth_required", "flask_praetorian.auth_required", "flask_praetorian.roles_required",
+    "flask_praetorian.roles_accepted", "flask_user.login_required", "flask_user.roles_required",
+    "django.contrib.auth.decorators.login_required", "django.contrib.auth.decorators.permission_required",
+    "django.contrib.auth.decorators.user_passes_test",
+    "django.contrib.admin.views.decorators.staff_member_required",
+})
+PUBLIC_DECORATORS = frozenset({"django.contrib.auth.decorators.login_not_required"})
+AUTH_MIXINS = frozenset({
+    "django.contrib.auth.mixins.LoginRequiredMixin", "django.contrib.auth.mixins.PermissionRequiredMixin",
+    "django.contrib.auth.mixins.UserPassesTestMixin", "django.contrib.auth.mixins.AccessMixin",
+    "braces.views.LoginRequiredMixin", "braces.views.PermissionRequiredMixin", "braces.views.StaffuserRequiredMixin",
+    "braces.views.SuperuserRequiredMixin", "braces.views.GroupRequiredMixin",
+    "flask_login.mixins.LoginRequiredMixin",
+})
+METHOD_DECORATOR = frozenset({"django.utils.decorators.method_decorator"})
+DRF_PERMISSION_DECORATOR = frozenset({"rest_framework.decorators.permission_classes"})
+ALLOW_ANY = "AllowAny"
+LOGIN_REQUIRED_MIDDLEWARE = "django.contrib.auth.middleware.LoginRequiredMiddleware"
+DRF_ROOT = "rest_framework."
+
+# names that say "authentication", for what cannot be read (a dependency or decorator from another package)
+AUTH_DEPENDENCY_NAME = re.compile(
+    r"(current_\w*user|authenticat|auth|jwt|token|api_?key|login|oauth|permission|require_\w*(user|admin|role|scope)"
+    r"|verify|superuser|admin|role|scope|credential|principal|session_user)", re.IGNORECASE)
+AUTH_DECORATOR_NAME = re.compile(
+    r"((login|auth|jwt|token|permission|permissions|role|roles|admin|staff|superuser|user|scope|scopes)_(required|accepted|only)"
+    r"|requires?_(auth|login|role|roles|permission|permissions|admin|user|scope|scopes|token)\w*"
+    r"|^(authenticated|protected|restricted|authorize|authorized)$)", re.IGNORECASE)
+# the usual public endpoints: a path segment equal to one of these makes the route public by default
+DEFAULT_PUBLIC_SEGMENTS = frozenset({
+    "login", "signin", "sign-in", "sign_in", "signup", "sign-up", "sign_up", "register", "registration",
+    "token", "access-token", "refresh", "refresh-token", "health", "healthz", "health-check", "healthcheck", "livez",
+    "readyz", "ping", "docs", "redoc", "openapi", "openapi.json", "swagger", "swagger.json",
+    "password-recovery", "password-reset", "reset-password", "forgot-password", "verify-email",
+})
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    public: tuple[str, ...] = ()  # "/health", "POST /auth/login", globs
+    auth_dependencies: tuple[str, ...] = ()  # qualified or bare names
+    public_defaults: bool = True
+
+
+def _configured(name: str, configured: tuple[str, ...]) -> bool:
+    short = name.rsplit(".", 1)[-1]
+    return any(name == c or short == c or name.endswith("." + c) for c in configured)
+
+
+class AuthJudge:
+    def __init__(self, index: Index, settings: AuthSettings) -> None:
+        self.index = index
+        self.settings = settings
+        self._deps: dict[str, str | None] = {}
+        self._funcs: dict[str, str | None] = {}
+        self.used: dict[str, int] = {}  # auth dependencies / aliases / decorators seen on routes, for suggestions
+
+    # -- FastAPI dependencies --------------------------------------------------------------------------------------
+    def dependency(self, name: str) -> str | None:
+        """Evidence that dependency `name` authenticates the request, or None."""
+        if name.startswith("?"):
+            return None
+        canon = self.index.canon(name)
+        if canon in self._deps:
+            return self._deps[canon]
+        self._deps[canon] = None  # a cycle is no evidence
+        found = self._dependency(canon)
+        self._deps[canon] = found
+        return found
+
+    def _dependency(self, canon: str) -> str | None:
+        index, short = self.index, self.index.short(canon)
+        if _configured(canon, self.settings.auth_dependencies):
+            return f"`{short}` (auth-dependencies)"
+        if _scheme(canon):
+            return f"security scheme `{short}`"
+        if any(canon.startswith(p) for p in AUTH_PROVIDERS):
+            return f"`{short}`"
+        alias = index.aliases.get(canon)
+        if alias is not None:
+            for dep in alias.depends:
+                if (why := self.dependency(dep)) is not None:
+                    return f"`{short}` = Depends({index.short(dep)}): {why}" if "`" in why else why
+            return None
+        entry = index.objects.get(canon)
+        if entry is not None:
+            ctor = index.canon(entry[0].ctor)
+            if _scheme(ctor) or any(_scheme(c) for c in index.ancestors(ctor)):
+                return f"security scheme `{short}` ({index.short(ctor)})"
+            if any(ctor.startswith(p) for p in AUTH_PROVIDERS):
+                return f"`{short}` ({index.short(ctor)})"
+            if ctor in index.classes or ctor in index.bases:
+                return self.dependency(ctor)
+            base = ctor.rpartition(".")[0]  # fastapi_users.current_user(...) made by a method of an auth object
+            if base and (owner := index.objects.get(index.canon(base))) is not None:
+                if any(index.canon(owner[0].ctor).startswith(p.rsplit(".", 1)[0]) for p in AUTH_PROVIDERS):
+                    return f"`{short}` ({index.short(base)})"
+        if canon in index.classes or canon in index.bases:
+            if any(_scheme(c) for c in index.ancestors(canon)):
+                return f"`{short}` (a security scheme)"
+            for method in ("__call__", "__init__"):
+                if (why := self.function(f"{canon}.{method}")) is not None:
+                    return why
+        if canon in index.functions:
+            return self.function(canon)
+        base = canon.rpartition(".")[0]
+        if base and (owner := index.objects.get(index.canon(base))) is not None:  # auth.current_user of a provider
+            if any(index.canon(owner[0].ctor).startswith(p.rsplit(".", 1)[0]) for p in AUTH_PROVIDERS):
+                return f"`{short}`"
+        if AUTH_DEPENDENCY_NAME.search(short):
+            return f"`{short}` (by name)"
+        return None
+
+    def function(self, name: str) -> str | None:
+        """Evidence that a project function (a dependency, a decorator, a before_request hook) authenticates."""
+        canon = self.index.canon(name)
+        if canon in self._funcs:
+            return self._funcs[canon]
+        self._funcs[canon] = None
+        found = self._function(canon)
+        self._funcs[canon] = found
+        return found
+
+    def _function(self, canon: str) -> str | None:
+        index = self.index
+        entry = index.functions.get(canon)
+        if entry is None:
+            return None
+        fn, _ = entry
+        short = index.short(canon)
+        if _configured(canon, self.settings.auth_dependencies):
+            return f"`{short}` (auth-dependencies)"
+        for dep in (*fn.depends, *fn.annotations):
+            if dep in fn.annotations and index.canon(dep) not in index.aliases:
+                continue
+            if (why := self.dependency(dep)) is not None:
+                return f"`{short}` depends on {why}"
+        for call in fn.auth_calls:
+            if call in TOKEN_CALLS or call in ("is_authenticated", "has_perm", "has_perms", "401", "403"):
+                return f"`{short}` ({_describe(call)})"
+            callee = index.canon(call)
+            if callee in index.functions and callee != canon:
+                if (why := self.function(callee)) is not None:
+                    return f"`{short}` calls {why}"
+            elif callee not in index.functions:
+                return f"`{short}` (calls `{index.short(call)}`)"
+        for deco in fn.decorators:
+            if (why := self.decorator(deco)) is not None:
+                return f"`{short}` is decorated with {why}"
+        if AUTH_DEPENDENCY_NAME.search(short) and re.search(r"user|auth|token|login|permission|admin|key", short, re.I):
+            return f"`{short}` (by name)"
+        return None
+
+    # -- decorators, permission classes, mixins (Flask, Django, DRF) ---------------------------------------------------
+    def decorator(self, call: Call) -> str | None:
+        name = self.index.canon(call.name.lstrip("?"))
+        short = self.index.short(name)
+        if _configured(name, self.settings.auth_dependencies) or name in AUTH_DECORATORS:
+            return f"`@{short}`"
+        if name in DRF_PERMISSION_DECORATOR:
+            return self.permission_classes(call.args)[1] if self.permission_classes(call.args)[0] == "auth" else None
+        if name in METHOD_DECORATOR and call.args:
+            return self.decorator(Call(call.args[0].rstrip("()"), called=call.args[0].endswith("()")))
+        if name in self.index.functions and (why := self.function(name)) is not None:
+            return f"`@{short}` ({why})"
+        if AUTH_DECORATOR_NAME.search(short):
+            return f"`@{short}`" + ("" if "." in name and not name.startswith(self._project_roots()) else " (by name)")
+        return None
+
+    def permission_classes(self, values: tuple[str, ...]) -> tuple[str, str]:
+        """("auth" | "public" | "none", evidence) for a DRF permission_classes list."""
+        names = [v.rstrip("()") for v in values]
+        if names and all(n.rsplit(".", 1)[-1].strip("'\"") == ALLOW_ANY for n in names):
+            return "public", "permission_classes = [AllowAny]"
+        if names and not any(n.startswith("?") for n in names):
+            return "auth", "permission_classes = [" + ", ".join(self.index.short(n.strip("'\"")) for n in names) + "]"
+        if names:
+            return "auth", "permission_classes set"
+        return "none", "permission_classes = [] (no permission required)"
+
+    def mixin(self, class_name: str) -> str | None:
+        for base in self.index.ancestors(class_name):
+            if base in AUTH_MIXINS or _configured(base, self.settings.auth_dependencies):
+                return f"`{self.index.short(base)}`"
+        return None
+
+    def _project_roots(self) -> tuple[str, ...]:
+        return tuple({m.split(".", 1)[0] + "." for m in self.index.modules if m})
+
+    # -- what to suggest -------------------------------------------------------------------------------------------
+    def note_used(self, name: str, where: str) -> None:
+        """Count an auth dependency or decorator seen on a route, to suggest the project's own in messages."""
+        canon = self.index.canon(name.lstrip("?"))
+        kind = "alias" if canon in self.index.aliases else "decorator" if where == "decorator" else "dependency"
+        key = f"{kind}:{canon}"
+        self.used[key] = self.used.get(key, 0) + 1
+
+    def _favourite(self, kind: str) -> str | None:
+        found = sorted((-n, k) for k, n in self.used.items() if k.startswith(kind + ":"))
+        return found[0][1].split(":", 1)[1] if found else None
+
+    def suggestion(self, kind: str) -> str:
+        """What to add to a route of `kind` (fastapi, flask, flask-class, django, django-class, drf), in the
+        project's own terms when it has some."""
+        if kind == "fastapi":
+            alias, dep = self._favourite("alias"), self._favourite("dependency")
+            if alias is None and dep is None:
+                return ("add a dependency that authenticates the caller, e.g. a parameter "
+                        "`current_user: User = Depends(get_current_user)` where `get_current_user` reads an "
+                        "`OAuth2PasswordBearer` token, or `dependencies=[Depends(get_current_user)]`")
+            if alias is not None and dep is None and self.index.aliases[alias].depends:
+                dep = self.index.aliases[alias].depends[0]
+            parts = []
+            if alias is not None:
+                short = self.index.short(alias)
+                parts.append(f"a parameter `{_param_name(short)}: {short}`")
+            if dep is not None:
+                parts.append(f"`dependencies=[Depends({self.index.short(dep)})]`")
+            return "add " + " or ".join(parts)
+        if kind == "drf":
+            return "set `permission_classes = [IsAuthenticated]` (or a stricter permission)"
+        decorator = self._favourite("decorator")
+        decorator = self.index.short(decorator) if decorator else None
+        if kind == "django-class":
+            return "add `LoginRequiredMixin` as the first base class (or `@method_decorator(login_required, name=\"dispatch\")`)"
+        if kind == "flask-class":
+            return f"add `decorators = [{decorator or 'login_required'}]` to the view class"
+        return f"add `@{decorator or 'login_required'}`"
+
+    # -- public routes -----------------------------------------------------------------------------------------------
+    def public_reason(self, method: str, path: str) -> str | None:
+        for pattern in self.settings.public:
+            verb, _, glob = pattern.strip().partition(" ")
+            if not glob:
+                verb, glob = "", verb
+            if verb and verb.upper() not in (method, "ANY") and method != "ANY":
+                continue
+            if fnmatch.fnmatchcase(path, glob) or fnmatch.fnmatchcase(path.rstrip("/") or "/", glob.rstrip("/") or "/"):
+                return f"public = [\"{pattern}\"] in config"
+        if self.settings.public_defaults:
+            segments = [s.lower() for s in path.split("/") if s and not s.startswith("{")]
+            usual = [s for s in segments if s in DEFAULT_PUBLIC_SEGMENTS]
+            if usual:
+                return f"a usual public endpoint (`{usual[-1]}`)"
+            if path == "/" and method in ("GET", "HEAD", "ANY"):
+                return "the site root"
+        return None
+
+
+def _scheme(name: str) -> bool:
+    return name.startswith("fastapi.security.") and name.rsplit(".", 1)[-1] in SECURITY_SCHEMES
+
+
+def _describe(call: str) -> str:
+    if call in ("401", "403"):
+        return f"refuses with {call}"
+    if call in ("is_authenticated", "has_perm", "has_perms"):
+        return f"checks `{call}`"
+    return f"calls `{call}`"
+
+
+def _param_name(alias: str) -> str:
+    """`CurrentUser` -> `current_user`."""
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", alias).lower()
+    return snake.removesuffix("_dep") if snake != "_dep" else "user"

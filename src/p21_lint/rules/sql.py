@@ -1,0 +1,642 @@
+"""SQL: the standard "Database queries must use parameterized statements".
+
+All four rules share one analysis per function: the function runs through the string data flow
+(analysis/strings.py); at every call that runs SQL (analysis/sql.py's sinks) the query's possible texts are read
+with sqlglot, and each dynamic piece is judged by where it landed. The first SQL rule to meet a query call in a
+function analyses that function; the others read the same result.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from p21_lint.analysis import sql as sqlinfo
+from p21_lint.analysis.sql import FUNCTIONS, Reading, Sink, Spot
+from p21_lint.analysis.strings import (
+    Env, Flow, Hole, Hooks, Mapping, Obj, Opaque, Safety, Seq, Str, Text, Value, UNKNOWN,
+)
+from p21_lint.engine.context import FileContext
+from p21_lint.engine.rule import Rule, RuleOption
+from p21_lint.model import Level
+
+STANDARD_SQL = "Database queries must use parameterized statements"
+SQL_OBJECT = Obj("sql-object")  # composed by a library (psycopg.sql, sqlalchemy.text): safe to run
+_SQL_OBJECT_PREFIXES = ("psycopg.sql.", "psycopg2.sql.")
+
+
+@dataclass(frozen=True)
+class Issue:
+    code: str
+    node: cst.CSTNode
+    message: str
+    confidence: Level
+
+
+class SinkOption(RuleOption):
+    """`extra-sinks`: a list of "qualified.name:argument:paramstyle[:parameters-argument]" strings."""
+
+    def check(self, value: Any, where: str) -> Any:
+        checked = super().check(value, where)
+        for entry in checked:
+            try:
+                sqlinfo.parse_extra_sink(entry)
+            except ValueError as exc:
+                raise TypeError(f"{where}: option `{self.name}`: {exc}") from None
+        return checked
+
+
+# -- the per-file analysis, shared by the four rules ------------------------------------------------------------
+
+
+@dataclass
+class FileAnalysis:
+    context: FileContext
+    functions: dict[str, Sink] = field(default_factory=dict)  # extra sinks by qualified name
+    methods: dict[str, Sink] = field(default_factory=dict)  # extra sinks by method name
+    results: dict[int, list[Issue]] = field(default_factory=dict)  # id(scope node) -> issues
+    reported: set[tuple[str, int]] = field(default_factory=set)
+    _module_exprs: dict[str, cst.BaseExpression] | None = None
+    _module_values: dict[str, Value] = field(default_factory=dict)
+    _class_values: dict[tuple[int, str], Value | None] = field(default_factory=dict)
+
+    def add_sinks(self, entries: tuple[str, ...]) -> None:
+        for entry in entries:
+            name, sink = sqlinfo.parse_extra_sink(entry)
+            if name.startswith("."):
+                self.methods[name[1:]] = sink
+            else:
+                self.functions[name] = sink
+
+    @property
+    def method_names(self) -> frozenset[str]:
+        return _METHOD_NAMES | frozenset(self.methods)
+
+    @property
+    def function_names(self) -> frozenset[str]:
+        return _FUNCTION_NAMES | frozenset(n.rsplit(".", 1)[-1] for n in self.functions)
+
+    # module-level names: evaluated lazily, once
+    def module_value(self, name: str) -> Value | None:
+        if self._module_exprs is None:
+            self._module_exprs = _simple_assignments(self.context.module.body)
+        if name not in self._module_exprs:
+            return None
+        if name not in self._module_values:
+            self._module_values[name] = UNKNOWN  # a guard against `A = B; B = A`
+            flow = self._flow(None)
+            self._module_values[name] = flow.eval(self._module_exprs[name], {})
+        return self._module_values[name]
+
+    def class_value(self, cls: cst.ClassDef, name: str) -> Value | None:
+        key = (id(cls), name)
+        if key not in self._class_values:
+            self._class_values[key] = None
+            expr = _simple_assignments(cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()).get(name)
+            self._class_values[key] = self._flow(None).eval(expr, {}) if expr is not None else None
+        return self._class_values[key]
+
+    def _flow(self, cls: cst.ClassDef | None, checker: "_Checker | None" = None) -> Flow:
+        hooks = Hooks(
+            qualified=self.context.qualified_name,
+            call_value=_call_value,
+            name_value=_name_value,
+            annotation_value=lambda ann: _annotation_value(self.context, ann),
+            on_call=checker.on_call if checker is not None else (lambda flow, call, env: None),
+        )
+        class_constants = (lambda name: self.class_value(cls, name)) if cls is not None else (lambda name: None)
+        return Flow(hooks, self.module_value, class_constants)
+
+    def issues(self, scope: cst.FunctionDef | cst.Module, cls: cst.ClassDef | None) -> list[Issue]:
+        key = id(scope)
+        if key not in self.results:
+            checker = _Checker(self)
+            flow = self._flow(cls, checker)
+            try:
+                if isinstance(scope, cst.FunctionDef):
+                    flow.run_function(scope)
+                else:
+                    flow.run(scope.body, {})
+            except RecursionError:  # a string built from hundreds of `+`: report what was found before it
+                pass
+            self.results[key] = checker.finish()
+        return self.results[key]
+
+
+_LAST: list[FileAnalysis] = []  # the file being checked: rules of one file share it, the next file replaces it
+
+
+def file_analysis(context: FileContext) -> FileAnalysis:
+    if not _LAST or _LAST[0].context is not context:
+        _LAST[:] = [FileAnalysis(context)]
+    return _LAST[0]
+
+
+def _simple_assignments(body: Any) -> dict[str, cst.BaseExpression]:
+    out: dict[str, cst.BaseExpression] = {}
+    for stmt in body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                out[small.targets[0].target.value] = small.value
+            elif isinstance(small, cst.AnnAssign) and small.value is not None and isinstance(small.target, cst.Name):
+                out[small.target.value] = small.value
+    return out
+
+
+# -- hooks: what the SQL world adds to the string flow ----------------------------------------------------------
+
+
+def _call_value(flow: Flow, call: cst.Call, env: Env) -> Value | None:
+    qualified = flow.hooks.qualified(call.func)
+    if qualified in sqlinfo.CONSTRUCTORS:
+        return Obj(sqlinfo.CONSTRUCTORS[qualified])
+    if qualified is not None and (qualified.startswith(_SQL_OBJECT_PREFIXES) or FUNCTIONS.get(qualified, None) is not None
+                                  and FUNCTIONS[qualified].form == "text"):
+        return SQL_OBJECT
+    if isinstance(call.func, cst.Attribute):
+        owner = flow.eval(call.func.value, env)
+        if owner == SQL_OBJECT:
+            return SQL_OBJECT  # sql.SQL(...).format(...), text(...).bindparams(...)
+    return None
+
+
+def _name_value(qualified: str) -> Value | None:
+    driver = sqlinfo.OBJECTS.get(qualified)
+    return Obj(driver) if driver else None
+
+
+def _annotation_value(context: FileContext, annotation: cst.BaseExpression) -> Value | None:
+    if isinstance(annotation, cst.Subscript):  # Optional[Connection], Annotated[Session, Depends(...)]
+        first = annotation.slice[0].slice if annotation.slice else None
+        return _annotation_value(context, first.value) if isinstance(first, cst.Index) else None
+    if isinstance(annotation, cst.BinaryOperation):  # Connection | None
+        return _annotation_value(context, annotation.left) or _annotation_value(context, annotation.right)
+    if isinstance(annotation, cst.SimpleString):
+        return None
+    qualified = context.qualified_name(annotation)
+    if not qualified:
+        return None
+    driver = sqlinfo.ANNOTATION_MODULES.get(qualified.split(".")[0])
+    if qualified.startswith("django.db.backends") or qualified.startswith("django.db.connection"):
+        driver = "django"
+    return Obj(driver) if driver else None
+
+
+# -- checking the calls of one function -------------------------------------------------------------------------
+
+_METHOD_NAMES = frozenset(sqlinfo.BY_NAME) | frozenset(m for ms in sqlinfo.METHODS.values() for m in ms) | {"extra"}
+_FUNCTION_NAMES = frozenset(n.rsplit(".", 1)[-1] for n in FUNCTIONS)
+_RANK = {"value": 3, "identifier": 2, "fragment": 1, "head": 0}
+
+
+@dataclass
+class _Found:
+    hole: Hole
+    spot: Spot
+    reading: Reading
+    sink: Sink
+    call: cst.Call
+
+
+class _Checker:
+    """Collects, for one function, where unsafe holes land and what is wrong with the placeholders."""
+
+    def __init__(self, analysis: FileAnalysis) -> None:
+        self.analysis = analysis
+        self.context = analysis.context
+        self.holes: dict[int, _Found] = {}
+        self.issues: list[Issue] = []
+
+    def on_call(self, flow: Flow, call: cst.Call, env: Env) -> None:
+        func = call.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        if name not in self.analysis.method_names and name not in self.analysis.function_names:
+            return
+        sink = self._sink(flow, call, env)
+        if sink is None:
+            return
+        if sink.form == "extra":
+            self._check_extra(flow, call, env, sink)
+            return
+        sql_node = _argument(call, sink.sql_arg, sink.sql_keywords)
+        if sql_node is None:
+            return
+        value = flow.eval(sql_node, env)
+        if not isinstance(value, Str):
+            return  # a composed SQL object, or text we know nothing about (a parameter of the function)
+        sink = self._refine_pandas(flow, call, env, sink)
+        readings = []
+        for alternative in value.alternatives:
+            if _is_whole(alternative):
+                continue
+            reading = sqlinfo.read(alternative, sink.driver.dialect, sink.fragment)
+            if sink.by_name and not reading.looks_like_sql:
+                continue
+            readings.append(reading)
+            for hole, spot in zip(reading.holes, reading.spots):
+                if hole.safety is Safety.UNSAFE and spot.kind != "head":
+                    self._note(_Found(hole, spot, reading, sink, call))
+        if readings:
+            self._check_placeholders(flow, call, env, sink, sql_node, value, readings)
+
+    def finish(self) -> list[Issue]:
+        for found in self.holes.values():
+            self.issues.append(_hole_issue(found, self.context))
+        return self.issues
+
+    def _note(self, found: _Found) -> None:
+        key = id(found.hole.node)
+        previous = self.holes.get(key)
+        if previous is None or _RANK[found.spot.kind] > _RANK[previous.spot.kind]:
+            self.holes[key] = found
+
+    # which sink a call is
+    def _sink(self, flow: Flow, call: cst.Call, env: Env) -> Sink | None:
+        func = call.func
+        qualified = self.context.qualified_name(func)
+        if qualified in self.analysis.functions:
+            return self.analysis.functions[qualified]
+        if qualified in FUNCTIONS:
+            return FUNCTIONS[qualified]
+        if not isinstance(func, cst.Attribute):
+            return None
+        method = func.attr.value
+        if method in self.analysis.methods:
+            return self.analysis.methods[method]
+        owner = flow.eval(func.value, env)
+        if owner == SQL_OBJECT:
+            return None
+        if isinstance(owner, Obj):
+            return sqlinfo.method_sink(owner.kind, method)
+        receiver = self.context.code_for(func.value)
+        if method == "extra":
+            if any(a.keyword is not None and a.keyword.value in ("where", "select") for a in call.args):
+                django = ".objects" in receiver or receiver.endswith("objects")
+                return Sink(sqlinfo.DRIVERS["django"], "extra", 0, confidence=Level.HIGH if django else Level.MEDIUM)
+            return None
+        return sqlinfo.by_name_sink(method, receiver)
+
+    def _refine_pandas(self, flow: Flow, call: cst.Call, env: Env, sink: Sink) -> Sink:
+        """pandas.read_sql(sql, con): the connection's driver decides the placeholder."""
+        if sink.form != "pandas":
+            return sink
+        con = _argument(call, 1, ("con",))
+        owner = flow.eval(con, env) if con is not None else None
+        if isinstance(owner, Obj) and owner.kind in sqlinfo.DBAPI_DRIVERS:
+            return Sink(sqlinfo.DRIVERS[owner.kind], "pandas", 0, params_arg=None, params_keywords=("params",))
+        return sink
+
+    def _check_extra(self, flow: Flow, call: cst.Call, env: Env, sink: Sink) -> None:
+        """QuerySet.extra(where=[...], select={...}): each string is a condition or an expression."""
+        for arg in call.args:
+            keyword = arg.keyword.value if arg.keyword is not None else ""
+            if keyword not in ("where", "select"):
+                continue
+            container = flow.eval(arg.value, env)
+            element = container.values if isinstance(container, Mapping) else container.element if isinstance(container, Seq) else None
+            if not isinstance(element, Str):
+                continue
+            fragment = "condition" if keyword == "where" else "expression"
+            for alternative in element.alternatives:
+                if _is_whole(alternative):
+                    continue
+                reading = sqlinfo.read(alternative, None, fragment)
+                for hole, spot in zip(reading.holes, reading.spots):
+                    if hole.safety is Safety.UNSAFE:
+                        self._note(_Found(hole, spot, reading, sink, call))
+
+    # SQL003 and SQL004
+    def _check_placeholders(self, flow: Flow, call: cst.Call, env: Env, sink: Sink, sql_node: cst.CSTNode,
+                            value: Str, readings: list[Reading]) -> None:
+        driver = sink.driver
+        if driver.known:
+            wrong = [p for r in readings for p in r.placeholders if p.style not in driver.styles]
+            if wrong:
+                self.issues.append(Issue("SQL003", sql_node, _wrong_style_message(wrong[0], driver, readings[0]), Level.HIGH))
+                return
+        if sink.counts:
+            message, node = self._count_problem(flow, call, env, sink, value, readings)
+            if message:
+                self.issues.append(Issue("SQL004", node or sql_node, message, sink.confidence))
+
+    def _count_problem(self, flow: Flow, call: cst.Call, env: Env, sink: Sink, value: Str,
+                       readings: list[Reading]) -> tuple[str, cst.CSTNode | None]:
+        if not value.exact or len(readings) != len(value.alternatives):
+            return "", None
+        for alternative in value.alternatives:
+            for piece in alternative:
+                if (isinstance(piece, Text) and piece.repeated) or (isinstance(piece, Hole) and piece.safety is not Safety.NUMERIC):
+                    return "", None  # generated placeholders, or text we cannot see: the count is not known
+        styles = {p.style for r in readings for p in r.placeholders}
+        if len(styles) > 1:
+            return "", None
+        style = styles.pop() if styles else None
+        params_node, lengths, keys = self._params(flow, call, env, sink)
+        if style in ("named", "pyformat"):
+            if keys is None:
+                return "", None
+            missing = sorted({p.key for r in readings for p in r.placeholders} - keys)
+            if missing and all({p.key for p in r.placeholders} - keys for r in readings):
+                return (f"the query uses `{_show(missing[0], style)}` but the parameters have no key \"{missing[0]}\": "
+                        "add it to the dict, or fix the placeholder's name"), params_node
+            return "", None
+        counts = set()
+        for r in readings:
+            if style == "dollar":
+                counts.add(max((int(p.key) for p in r.placeholders if p.key), default=0))
+            else:
+                counts.add(len(r.placeholders))
+        if params_node is None and lengths is None:
+            if sink.by_name or not counts - {0} or sink.params_arg is None and not sink.params_keywords:
+                return "", None
+            lengths = frozenset({0})
+        if (
+            params_node is not None and lengths is None and counts == {1} and sink.form != "asyncpg"
+            and params_node.lpar and not isinstance(params_node, (cst.Tuple, cst.List))
+        ):
+            code = self.context.code_for(params_node)
+            inner = code.strip()[1:-1].strip()
+            return (f"`{code.strip()}` is `{inner}` in parentheses, not a tuple, so the driver does not get one "
+                    f"parameter: write `({inner},)`"), params_node
+        if lengths is None or counts & lengths:
+            return "", None
+        placeholders = _plural(min(counts), "placeholder")
+        given = _plural(min(lengths), "parameter") if len(lengths) == 1 else f"{sorted(lengths)} parameters"
+        if sink.form == "asyncpg" and isinstance(params_node, (cst.List, cst.Tuple)) and params_node is _argument(call, 1, ()):
+            return (f"the query has {placeholders} but one list is passed: asyncpg takes each parameter as its own "
+                    f"argument: `{self.context.code_for(call.func)}(query, *{self.context.code_for(params_node).strip()})`"), params_node
+        fix = "pass one value per placeholder" if style else "remove the parameters or add placeholders"
+        return f"the query has {placeholders} but {given} {'is' if given.startswith('1 ') else 'are'} passed: {fix}", params_node
+
+    def _params(self, flow: Flow, call: cst.Call, env: Env, sink: Sink
+                ) -> tuple[cst.CSTNode | None, frozenset[int] | None, set[str] | None]:
+        """The parameters' node, their possible counts and, for a dict, its keys."""
+        if sink.params_arg == sqlinfo.VARARGS:
+            rest = [a for a in call.args if a.keyword is None][sink.sql_arg + 1:]
+            if any(a.star for a in rest):
+                return rest[0].value, None, None
+            if len(rest) == 1 and isinstance(rest[0].value, (cst.List, cst.Tuple)) and len(rest[0].value.elements) > 1:
+                return rest[0].value, frozenset({1}), None
+            return (rest[0].value if rest else None), frozenset({len(rest)}), None
+        node = _argument(call, sink.params_arg, sink.params_keywords) if sink.params_arg is not None else \
+            _argument(call, 99, sink.params_keywords)
+        if node is None:
+            return None, None, None
+        value = flow.eval(node, env)
+        if isinstance(value, Seq):
+            return node, value.lengths, None
+        if isinstance(value, Mapping):
+            keys = value.keys
+            if isinstance(node, cst.Dict) and isinstance(keys, Str) and keys.literal_only:
+                return node, None, {"".join(p.text for p in alt) for alt in keys.alternatives}  # type: ignore[union-attr]
+            return node, None, None
+        return node, None, None
+
+
+def _argument(call: cst.Call, position: int | None, keywords: tuple[str, ...]) -> cst.BaseExpression | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value in keywords:
+            return arg.value
+    positional = [a for a in call.args if a.keyword is None]
+    if position is None or position < 0 or position >= len(positional) or any(a.star for a in positional[:position + 1]):
+        return None
+    return positional[position].value
+
+
+def _is_whole(alternative: tuple) -> bool:
+    """The whole query is one unknown value (a parameter of the function): not ours to judge here."""
+    holes = [p for p in alternative if isinstance(p, Hole)]
+    text = "".join(p.text for p in alternative if isinstance(p, Text))
+    return len(holes) <= 1 and not text.strip() or all(isinstance(p, Hole) for p in alternative)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _show(key: str, style: str) -> str:
+    return f"%({key})s" if style == "pyformat" else f":{key}"
+
+
+# -- messages ---------------------------------------------------------------------------------------------------
+
+_OTHER_PLACEHOLDERS = "the placeholder your driver takes: `?` for sqlite3, `%s` for psycopg and MySQL, `$1` for asyncpg"
+
+
+def _short(code: str, limit: int = 40) -> str:
+    code = " ".join(code.split())
+    return code if len(code) <= limit else code[: limit - 3] + "..."
+
+
+def _param_name(code: str) -> str:
+    names = re.findall(r"[A-Za-z_]\w*", code)
+    names = [n for n in names if n not in ("self", "request", "args", "get", "form", "data", "json", "str", "int")]
+    return names[-1] if names else "value"
+
+
+def _before(reading: Reading, index: int, quoted: bool) -> str:
+    """The SQL just before hole `index`, shortened, for the suggestion."""
+    at = reading.text.find(sqlinfo.HOLE.format(index))
+    before = re.sub(r"__p21_hole_\d+__", "...", reading.text[:at])
+    if quoted:
+        before = before[: before.rfind("'")] if "'" in before else before
+    before = " ".join(before.split())
+    words = before.split(" ")
+    tail = " ".join(words[-4:]) if len(words) > 4 else before
+    return ("... " if len(words) > 4 else "") + tail.rstrip() + " "
+
+
+def _placeholder(sink: Sink, reading: Reading, index: int, name: str) -> str:
+    if not sink.driver.known:
+        return "%s"
+    at = reading.text.find(sqlinfo.HOLE.format(index))
+    n = 1 + sum(1 for p in reading.placeholders if p.start < at)
+    return sink.driver.placeholder.format(n=n, name=name)
+
+
+def _hole_issue(found: _Found, context: FileContext) -> Issue:
+    spot, sink, reading = found.spot, found.sink, found.reading
+    code = context.code_for(found.hole.node).strip()
+    shown = _short(code)
+    index = reading.holes.index(found.hole)
+    confidence = sink.confidence
+    if not spot.sure:
+        confidence = Level(max(Level.LOW, confidence - 1))
+    if spot.kind == "value":
+        return Issue("SQL001", found.hole.node, _value_message(found, context, code, index), confidence)
+    if spot.kind == "identifier":
+        extra = ""
+        if sink.driver.name in ("psycopg", "psycopg2"):
+            extra = f", or compose the query with `sql.SQL(...).format(sql.Identifier({shown}))`"
+        return Issue(
+            "SQL002", found.hole.node,
+            f"`{shown}` is formatted into the SQL as {spot.clause}; a parameter cannot stand for a name, so check it "
+            f"against a fixed set first (`if {shown} not in {_allowlist_name(spot)}: raise ...`) or map user input "
+            f"to names with a dict{extra}",
+            confidence,
+        )
+    return Issue(
+        "SQL002", found.hole.node,
+        f"`{shown}` splices SQL text built elsewhere into {spot.clause}: if any user input can reach it this is SQL "
+        "injection; build the fragment here from literal pieces with placeholders and pass its values as parameters",
+        Level.LOW,
+    )
+
+
+def _allowlist_name(spot: Spot) -> str:
+    if "table" in spot.clause:
+        return "ALLOWED_TABLES"
+    if "ORDER" in spot.clause:
+        return "ALLOWED_SORTS"
+    return "ALLOWED_COLUMNS"
+
+
+def _value_message(found: _Found, context: FileContext, code: str, index: int) -> str:
+    spot, sink, reading = found.spot, found.sink, found.reading
+    shown = _short(code)
+    name = _param_name(code)
+    param = code if len(code) <= 40 else name
+    if spot.quoted and spot.quoted.replace("{}", ""):
+        param = 'f"' + spot.quoted.replace("{}", "{" + param + "}") + '"'
+    placeholder = _placeholder(sink, reading, index, name)
+    sql = _before(reading, index, spot.quoted is not None) + placeholder
+    label = _short(context.code_for(found.call.func), 30)
+    head = f"`{shown}` is formatted into the SQL as {spot.clause}: SQL injection. "
+    if spot.clause == "an IN list":
+        if sink.form == "asyncpg":
+            return head + f"Pass the list as one parameter: `... = ANY($1)` with `{label}(query, list({param}))`"
+        if sink.driver.name in ("psycopg", "psycopg2"):
+            return head + f"Pass the list as one parameter: `... = ANY(%s)` with `{label}(query, (list({param}),))`"
+        mark = sink.driver.placeholder if sink.driver.known and "{" not in sink.driver.placeholder else "?"
+        return head + (f"Generate one placeholder per item and pass the items: "
+                       f"`\", \".join([\"{mark}\"] * len({param}))` and `{label}(query, tuple({param}))`")
+    forms = {
+        "dbapi": f'{label}("{sql}", ({param},))',
+        "raw": f'{label}("{sql}", [{param}])',
+        "rawsql": f'RawSQL("{sql}", ({param},))',
+        "extra": f'.extra(where=["{sql}"], params=[{param}])',
+        "asyncpg": f'{label}("{sql}", {param})',
+        "databases": f'{label}("{sql}", {{"{name}": {param}}})',
+        "session": f'{label}(text("{sql}"), {{"{name}": {param}}})',
+        "text": f'text("{sql}")` and pass `{{"{name}": {param}}}` to `execute()',
+        "pandas": f'{label}("{sql}", con, params=({param},))',
+        "exec_driver_sql": f'{label}("{sql}", ({param},))',
+    }
+    if sink.form == "compose":
+        return head + (f"Pass it as a parameter (`%s`) to `execute()`, or compose it: "
+                       f"`sql.SQL(\"{_before(reading, index, spot.quoted is not None)}{{}}\").format(sql.Literal({param}))`")
+    suggestion = forms.get(sink.form, forms["dbapi"])
+    if spot.quoted is not None:
+        head += "Drop the quotes around it and pass it as a parameter: "
+    else:
+        head += "Pass it as a parameter: "
+    tail = "" if sink.driver.known else f" (with {_OTHER_PLACEHOLDERS})"
+    return head + f"`{suggestion}`" + tail
+
+
+def _wrong_style_message(wrong: sqlinfo.Placeholder, driver: sqlinfo.Driver, reading: Reading) -> str:
+    takes = " or ".join(f"`{sqlinfo.STYLES[s]}`" for s in sorted(driver.styles, key=list(sqlinfo.STYLES).index))
+    right = driver.placeholder.format(n=wrong.key or 1, name=wrong.key or "name")
+    return (f"`{wrong.text}` is not a {driver.name} placeholder, so the query fails or binds nothing: {driver.name} "
+            f"takes {takes}; write `{right}` instead of `{wrong.text}`")
+
+
+# -- the rules --------------------------------------------------------------------------------------------------
+
+
+class _SqlRule(Rule):
+    standard = STANDARD_SQL
+    TRIGGERS = (b"execute", b"exec_driver_sql", b"text(", b"raw(", b"fetch", b"read_sql", b"extra(", b"RawSQL", b"SQL(",
+                b"iterate(")
+
+    def __init__(self, context: FileContext, options: dict[str, Any]) -> None:
+        super().__init__(context, options)
+        self.analysis = file_analysis(context)
+        self.stack: list[cst.FunctionDef | cst.ClassDef] = []
+        self.done: set[int] = set()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.stack.append(node)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self.stack.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.stack.append(node)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.stack.pop()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        if name not in self.analysis.method_names and name not in self.analysis.function_names:
+            return
+        scope: cst.FunctionDef | cst.Module = self.context.module
+        cls = None
+        for i in range(len(self.stack) - 1, -1, -1):
+            if isinstance(self.stack[i], cst.FunctionDef):
+                scope = self.stack[i]
+                cls = self.stack[i - 1] if i > 0 and isinstance(self.stack[i - 1], cst.ClassDef) else None
+                break
+        if id(scope) in self.done:
+            return
+        self.done.add(id(scope))
+        for issue in self.analysis.issues(scope, cls):
+            if issue.code == self.code and (issue.code, id(issue.node)) not in self.analysis.reported:
+                self.analysis.reported.add((issue.code, id(issue.node)))
+                self.report(issue.node, issue.message, confidence=issue.confidence)
+
+
+class SqlValueInterpolation(_SqlRule):
+    """A value formatted into SQL text instead of passed as a parameter."""
+
+    code = "SQL001"
+    name = "sql-value-interpolation"
+    severity = Level.HIGH
+    cwe = 89
+    OPTIONS = (
+        SinkOption(
+            "extra-sinks",
+            list,
+            [],
+            'Your own functions that run SQL, as "qualified.name:argument:paramstyle[:parameters-argument]" '
+            '(".method" for a method of any object); every SQL rule checks them.',
+        ),
+    )
+
+    def __init__(self, context: FileContext, options: dict[str, Any]) -> None:
+        super().__init__(context, options)
+        self.analysis.add_sinks(options.get("extra-sinks", ()))
+
+
+class SqlDynamicIdentifier(_SqlRule):
+    """A table, column, ORDER BY target or SQL fragment formatted into SQL text."""
+
+    code = "SQL002"
+    name = "sql-dynamic-identifier"
+    severity = Level.MEDIUM
+    cwe = 89
+
+
+class SqlWrongPlaceholder(_SqlRule):
+    """A placeholder style the driver does not understand (`?` handed to psycopg)."""
+
+    code = "SQL003"
+    name = "sql-wrong-placeholder"
+    severity = Level.MEDIUM
+    cwe = 628
+
+
+class SqlParameterCount(_SqlRule):
+    """The number of placeholders differs from the number of parameters passed."""
+
+    code = "SQL004"
+    name = "sql-parameter-count"
+    severity = Level.MEDIUM
+    cwe = 628
