@@ -62,12 +62,12 @@ def test_example_workflow_passes_actionlint(tmp_path):
     shutil.copy(WORKFLOW, target)
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(actionlint).parent), os.environ.get("PATH", "")])}
 
-    proc = subprocess.run([actionlint, "-no-color", "-oneline"], cwd=repo, capture_output=True, text=True, env=env)
+    proc = subprocess.run([actionlint, "-no-color", "-oneline"], cwd=repo, capture_output=True, text=True, env=env, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
     # and actionlint really reads action.yml: an input it does not declare is an error
     target.write_text(WORKFLOW.read_text(encoding="utf-8").replace("sarif-file: p21-lint.sarif", "sarif-file: x\n          colour: red"))
-    proc = subprocess.run([actionlint, "-no-color", "-oneline"], cwd=repo, capture_output=True, text=True, env=env)
+    proc = subprocess.run([actionlint, "-no-color", "-oneline"], cwd=repo, capture_output=True, text=True, env=env, check=False)
     assert proc.returncode == 1 and 'input "colour" is not defined in action "p21-lint"' in proc.stdout
 
 
@@ -75,7 +75,7 @@ def test_action_scripts_pass_shellcheck():
     shellcheck = tool("shellcheck")
     for step in ACTION["runs"]["steps"]:
         if "run" in step:
-            proc = subprocess.run([shellcheck, "--shell=bash", "-"], input=step["run"], capture_output=True, text=True)
+            proc = subprocess.run([shellcheck, "--shell=bash", "-"], input=step["run"], capture_output=True, text=True, check=False)
             assert proc.returncode == 0, f"{step['name']}:\n{proc.stdout}"
 
 
@@ -153,7 +153,7 @@ def run_action(workspace: Path, tmp: Path, **given: str) -> Run:
         script = tmp / f"step-{n}.sh"
         script.write_text(step["run"], encoding="utf-8")
         proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-                              cwd=workspace, env=env, capture_output=True, text=True)
+                              cwd=workspace, env=env, capture_output=True, text=True, check=False)
         result.stdout += proc.stdout
         result.ran.append(step["name"])
         if "id" in step:
@@ -203,7 +203,7 @@ def measured(tmp_path_factory) -> Path:
         (root / rel).write_text(textwrap.dedent(text), encoding="utf-8")
     (root / "pyproject.toml").write_text("[tool.p21-lint]\ncache = false\n", encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "coverage", "run", "--source=app", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
-                          cwd=root, capture_output=True, text=True)
+                          cwd=root, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return root
 
@@ -232,7 +232,7 @@ def test_a_failing_gate_fails_the_step_after_writing_everything(measured, tmp_pa
     assert int(run.outputs["findings"]) >= 2  # ERR001, and total coverage below 99% (COV001)
     assert run.outputs["coverage"] and run.outputs["sarif-path"] == "out/p21.sarif"
     assert (measured / "out" / "p21.sarif").is_file()
-    assert re.search(r"^::warning file=app/pay\.py,line=4,.*title=ERR001", run.stdout, re.M)
+    assert re.search(r"^::warning file=app/pay\.py,line=4,.*title=ERR001", run.stdout, re.MULTILINE)
     assert "## p21-lint: ❌ FAIL" in run.summary and "| coverage | ❌ fail |" in run.summary
 
 

@@ -89,13 +89,13 @@ def test_try_repo_fails_on_a_violation_and_passes_clean_code(hook_repo, tmp_path
 
     bad = _project(tmp_path / "bad", {"app/pay.py": "def pay(o):\n    try:\n        o.pay()\n    except Exception:\n        pass\n"})
     proc = subprocess.run([*pre_commit, "try-repo", str(hook_repo), "p21-lint", "--all-files"],
-                          cwd=bad, env=env, capture_output=True, text=True)
+                          cwd=bad, env=env, capture_output=True, text=True, check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
     assert "ERR001" in out and "app/pay.py" in out and "Failed" in out
 
     clean = _project(tmp_path / "clean", {"app/pay.py": "def pay(o):\n    return o.pay()\n"})
     proc = subprocess.run([*pre_commit, "try-repo", str(hook_repo), "p21-lint", "--all-files"],
-                          cwd=clean, env=env, capture_output=True, text=True)
+                          cwd=clean, env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Passed" in proc.stdout

@@ -13,7 +13,15 @@ from click.testing import CliRunner
 from p21_lint.check import run_check
 from p21_lint.cli import main
 from p21_lint.config import load_config
-from p21_lint.model import Finding, GateResult, Level, Location, Report, Status, ToolError
+from p21_lint.model import (
+    Finding,
+    GateResult,
+    Level,
+    Location,
+    Report,
+    Status,
+    ToolError,
+)
 from p21_lint.report import RENDERERS, github
 from p21_lint.report import text as text_report
 
@@ -126,10 +134,10 @@ def test_no_finding_text_can_inject_a_workflow_command(tmp_path):
     out = github.render(report, root=tmp_path)
     commands = runner(out)
     assert {c[0] for c in commands} <= {"error", "warning", "notice", "group", "endgroup"}
-    [(level, props, message)] = annotations(out)
+    [(_, props, message)] = annotations(out)
     assert message == hostile + "\nhttps://example.com/%0A"  # arrives intact, as data
     assert props["file"] == "app/we,ird:name.py" and props["title"] == "ERR001 (x::y,z)"
-    token = re.search(r"^::stop-commands::(.+)$", out, re.M).group(1)
+    token = re.search(r"^::stop-commands::(.+)$", out, re.MULTILINE).group(1)
     inside = out.split(f"::stop-commands::{token}\n", 1)[1].split(f"\n::{token}::", 1)[0]
     assert "\n::set-output name=pwned::1\r" in inside and token not in inside  # shown in the log, never run
 
@@ -172,7 +180,7 @@ def test_job_summary_has_verdict_gates_and_top_findings(project):
     out = github.summary(report, root=root, link="https://github.com/o/r/blob/abc123/")
     assert out.startswith("## p21-lint: ❌ FAIL\n")
     assert "| rules | ❌ fail |" in out and "| security | ❌ fail |" in out and "| coverage | ⏭️ skipped |" in out
-    rows = [line for line in out.splitlines() if line.startswith("| high") or line.startswith("| medium") or line.startswith("| low")]
+    rows = [line for line in out.splitlines() if line.startswith(("| high", "| medium", "| low"))]
     assert [r.split(" | ")[0] for r in rows] == ["| high", "| medium", "| low", "| low", "| low"]  # most severe first
     assert "[app/main.py:6](https://github.com/o/r/blob/abc123/app/main.py#L6)" in rows[0]
     assert "[ERR001](https://github.com/p21-lint/p21-lint/blob/main/rules/ERR001.md)" in rows[1]

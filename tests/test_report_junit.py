@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import textwrap
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 from p21_lint.check import run_check
 from p21_lint.config import load_config
-from p21_lint.model import Finding, GateResult, Level, Location, Report, Status, ToolError
+from p21_lint.model import (
+    Finding,
+    GateResult,
+    Level,
+    Location,
+    Report,
+    Status,
+    ToolError,
+)
 from p21_lint.report import RENDERERS, junit
 
 SOURCE = """\

@@ -14,7 +14,15 @@ import pytest
 from p21_lint.check import run_check
 from p21_lint.config import load_config
 from p21_lint.engine.registry import all_rules
-from p21_lint.model import Finding, GateResult, Level, Location, Report, Status, ToolError
+from p21_lint.model import (
+    Finding,
+    GateResult,
+    Level,
+    Location,
+    Report,
+    Status,
+    ToolError,
+)
 from p21_lint.pages import all_pages
 from p21_lint.report import RENDERERS, sarif
 
@@ -221,7 +229,7 @@ def test_cli_writes_several_formats_from_one_run(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "p21_lint", "check", str(root), "--format", "json",
          "--output", f"sarif:{out / 'r.sarif'}", "--output", f"junit:{out / 'r.xml'}", "--output", f"{out / 'r.json'}"],
-        capture_output=True, text=True, cwd=root,
+        capture_output=True, text=True, cwd=root, check=False,
     )
     assert proc.returncode == 1, proc.stderr
     stdout = json.loads(proc.stdout)
@@ -230,5 +238,5 @@ def test_cli_writes_several_formats_from_one_run(tmp_path):
     assert [r["ruleId"] for r in doc["runs"][0]["results"]] == ["ERR001", "ERR001"]
     assert (out / "r.xml").read_text().startswith('<?xml version="1.0" encoding="UTF-8"?>')
     again = subprocess.run([sys.executable, "-m", "p21_lint", "check", str(root), "--format", "sarif"],
-                           capture_output=True, text=True, cwd=root)
+                           capture_output=True, text=True, cwd=root, check=False)
     assert again.stdout == (out / "r.sarif").read_text()  # deterministic, and --format sarif prints the same

@@ -44,9 +44,11 @@ class Baseline:
             raise BaselineError(f"{path}: not a valid baseline file ({type(exc).__name__}: {exc})") from None
         return cls(counts)
 
-    def apply(self, findings: Iterable[Finding]) -> tuple[list[Finding], int]:
-        """Mark baselined findings suppressed; return them with the number of stale baseline entries."""
-        left = Counter(self.counts)
+    def remaining(self) -> Counter[Key]:
+        return Counter(self.counts)
+
+    def apply(self, findings: Iterable[Finding], left: Counter[Key]) -> list[Finding]:
+        """Mark baselined findings suppressed, using up `left` (what is left of it at the end is stale)."""
         out = []
         for f in findings:
             key = (f.location.path, f.code, f.fingerprint)
@@ -54,7 +56,7 @@ class Baseline:
                 left[key] -= 1
                 f = replace(f, suppressed=True, suppressed_by="baseline")
             out.append(f)
-        return out, sum(left.values())
+        return out
 
 
 def render(findings: Iterable[Finding]) -> str:

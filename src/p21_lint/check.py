@@ -18,7 +18,7 @@ from p21_lint.engine.registry import select
 from p21_lint.engine.rule import ProjectRule, Rule
 from p21_lint.engine.runner import FileSettings
 from p21_lint.files import discover
-from p21_lint.gates import coverage, reconsider, security, style
+from p21_lint.gates import coverage, endpoints, reconsider, security, style
 from p21_lint.gates.rules import rules_gate
 from p21_lint.model import Finding, GateResult, Report, Status, ToolError
 
@@ -42,6 +42,11 @@ def run_check(config: Config) -> Report:
         project_findings, project_errors = run_project_rules(project, project_rules)
         findings.extend(project_findings)
         errors.extend(project_errors)
+        endpoints_on = any(s.rule is endpoints.UntestedEndpoint for s in enabled)
+        if endpoints_on:  # TEST001 findings go through the suppressions like any rule's, then to their own gate
+            endpoint_findings, endpoint_errors = endpoints.findings(project)
+            findings.extend(endpoint_findings)
+            errors.extend(endpoint_errors)
 
         enabled_codes = frozenset(s.rule.code for s in enabled)
         findings = [f for f in suppress.apply(findings, suppressions, config.per_file_ignores, enabled_codes) if f.code in enabled_codes]
@@ -49,8 +54,11 @@ def run_check(config: Config) -> Report:
         legacy = _legacy_filter(config, legacy_errors)
         findings = legacy(findings)
         findings.sort(key=Finding.sort_key)
+        untested = [f for f in findings if f.code == endpoints.UntestedEndpoint.code]
+        findings = [f for f in findings if f.code != endpoints.UntestedEndpoint.code]
 
         gates: list[GateResult] = [rules_gate(findings, errors, config.fail_on, len(enabled))]
+        gates.append(endpoints.endpoints_gate(project, config, untested, endpoints_on))
         errors.extend(legacy_errors)
         if bandit is not None:
             gate, bandit_errors = security.finish(bandit, config)
@@ -59,8 +67,8 @@ def run_check(config: Config) -> Report:
         else:
             gate = GateResult("security", Status.SKIPPED, note="disabled (--no-security)")
         gates.append(gate)
-        gate, coverage_errors = coverage.coverage_gate(files, config)
-        gates.append(gate)
+        gate, coverage_errors = coverage.coverage_gate(files, config, legacy.diff)
+        gates.append(reconsider(gate, legacy(list(gate.findings))) if legacy.diff else gate)
         errors.extend(coverage_errors)
         gate, style_errors = style.style_gate(files, config)
         gates.append(reconsider(gate, legacy(list(gate.findings))))
@@ -80,18 +88,31 @@ class _Legacy:
     def __init__(self, baseline: Baseline | None, diff: ChangedLines | None) -> None:
         self.baseline = baseline
         self.diff = diff
-        self.metrics: dict[str, object] = {}
+        self.unused = baseline.remaining() if baseline else None  # entries no finding has matched yet
+
+    @property
+    def metrics(self) -> dict[str, object]:
+        out: dict[str, object] = {}
+        if self.unused is not None:
+            out["baseline_stale"] = sum(self.unused.values())
+        if self.diff is not None:
+            out["diff_base"] = self.diff.base
+            out["changed_files"] = len(self.diff.lines)
+        return out
 
     def __call__(self, findings: list[Finding]) -> list[Finding]:
-        if self.baseline is not None:
-            findings, stale = self.baseline.apply(findings)
-            self.metrics["baseline_stale"] = self.metrics.get("baseline_stale", 0) + stale
+        if self.baseline is not None and self.unused is not None:
+            findings = self.baseline.apply(findings, self.unused)
         if self.diff is not None:
-            findings = [
-                f if f.source == "coverage" or self.diff.touches(f.location.path, f.location.line) else replace(f, outside_diff=True)
-                for f in findings
-            ]
+            findings = [f if self._in_change(f) else replace(f, outside_diff=True) for f in findings]
         return findings
+
+
+    def _in_change(self, f: Finding) -> bool:
+        assert self.diff is not None
+        if f.source == "coverage":  # new code is held to changed-line coverage (COV003), not the old totals
+            return f.code == "COV003"
+        return self.diff.touches(f.location.path, f.location.line)
 
 
 def _legacy_filter(config: Config, errors: list[ToolError]) -> _Legacy:
@@ -106,11 +127,7 @@ def _legacy_filter(config: Config, errors: list[ToolError]) -> _Legacy:
             diff = changed_lines(config.root, config.diff_base)
         except DiffError as exc:
             errors.append(ToolError("diff", "", str(exc)))
-    legacy = _Legacy(baseline, diff)
-    if diff is not None:
-        legacy.metrics["diff_base"] = diff.base
-        legacy.metrics["changed_files"] = len(diff.lines)
-    return legacy
+    return _Legacy(baseline, diff)
 
 
 def _code_version() -> tuple:

@@ -80,6 +80,7 @@ LEVEL = click.Choice(["low", "medium", "high"], case_sensitive=False)
 @click.option("--ignore", multiple=True, help="Rule codes or prefixes not to run (comma-separated, repeatable).")
 @click.option("--exclude", multiple=True, help="Glob of paths to skip, added to the config's (repeatable).")
 @click.option("--min-coverage", type=click.FloatRange(0, 100), help="Total coverage (%) the checked files must reach.")
+@click.option("--min-diff-coverage", type=click.FloatRange(0, 100), help="Coverage (%) of the lines changed since --diff-base (default: --min-coverage).")
 @click.option("--coverage-data", type=click.Path(), help="Coverage data: .coverage, coverage json or Cobertura XML.")
 @click.option("--security/--no-security", default=None, help="Run the security gate (bandit). Default: on.")
 @click.option("--style/--no-style", default=None, help="Run the style gate (ruff, with the project's ruff settings). Default: the `style` key, off.")
@@ -97,7 +98,7 @@ LEVEL = click.Choice(["low", "medium", "high"], case_sensitive=False)
 @click.option("--show-suppressed", is_flag=True, help="List suppressed findings too.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 when a gate fails (a tool error still exits 2).")
 def check(paths: tuple[str, ...], config_file: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
-          exclude: tuple[str, ...], min_coverage: float | None, coverage_data: str | None, security: bool | None,
+          exclude: tuple[str, ...], min_coverage: float | None, min_diff_coverage: float | None, coverage_data: str | None, security: bool | None,
           style: bool | None, bandit_severity: str | None, bandit_confidence: str | None, fail_on: str | None, jobs: int | None,
           baseline: str | None, diff_base: str | None, cache: bool | None, cache_dir: str | None, fmt: str, outputs: tuple[str, ...], show_suppressed: bool, exit_zero: bool) -> None:
     """Check PATHS (default: the project root) and print one pass/fail report."""
@@ -111,6 +112,7 @@ def check(paths: tuple[str, ...], config_file: str | None, select: tuple[str, ..
 
     overrides: dict[str, Any] = {
         "select": _codes(select), "ignore": _codes(ignore), "min-coverage": min_coverage,
+        "min-diff-coverage": min_diff_coverage,
         "coverage-data": coverage_data, "security": security, "bandit-severity": bandit_severity,
         "bandit-confidence": bandit_confidence, "fail-on": fail_on, "jobs": jobs,
         "cache": cache, "cache-dir": cache_dir, "baseline": baseline, "diff-base": diff_base, "style": style,
@@ -170,7 +172,7 @@ def baseline_write(file: str, paths: tuple[str, ...], config_file: str | None, s
     from p21_lint.check import run_check
 
     config = _load(paths, config_file, {"security": security})
-    config = replace(config, baseline=None, diff_base=None, min_coverage=None)
+    config = replace(config, baseline=None, diff_base=None, min_coverage=None, min_diff_coverage=None)
     try:
         report = run_check(config)
     except ConfigError as exc:

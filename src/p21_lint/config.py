@@ -47,7 +47,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("bandit-confidence", str, "low", "Lowest bandit confidence that fails the security gate.", LEVELS),
     Option("style", bool, False, "Run the style gate: ruff with the project's own ruff settings (p21-lint[style])."),
     Option("api-error", str, None, "Qualified name of the project's API error type, e.g. app.errors.APIError (default: detected)."),
+    Option("public", list, [], "Routes that need no authentication: \"/health\", \"POST /auth/login\", globs (AUTH001).", item_type=str),
+    Option("public-defaults", bool, True, "Treat the usual public endpoints (login, register, token, health, docs) as public."),
+    Option("auth-dependencies", list, [], "Dependencies / decorators that authenticate, qualified or bare names (AUTH001).", item_type=str),
+    Option("min-endpoint-coverage", (int, float), 100, "Endpoints (%) that integration tests must call (the endpoints gate)."),
     Option("min-coverage", (int, float), None, "Total line coverage (%) the checked files must reach."),
+    Option("min-diff-coverage", (int, float), None, "Coverage (%) of the lines changed since --diff-base (default: min-coverage)."),
     Option("coverage-data", str, None, "Coverage data: .coverage, coverage json or Cobertura XML (default: found)."),
     Option("fail-on", str, "low", "Lowest p21 rule severity that fails the rules gate.", LEVELS),
     Option("jobs", int, 0, "Worker processes for the per-file pass (0: one per CPU)."),
@@ -96,7 +101,12 @@ class Config:
     bandit_confidence: str = "low"
     style: bool = False
     api_error: str | None = None
+    public: tuple[str, ...] = ()
+    public_defaults: bool = True
+    auth_dependencies: tuple[str, ...] = ()
+    min_endpoint_coverage: float = 100.0
     min_coverage: float | None = None
+    min_diff_coverage: float | None = None
     coverage_data: str | None = None
     fail_on: str = "low"
     jobs: int = 0
@@ -168,7 +178,7 @@ def _check(option: Option, value: Any, where: str) -> Any:
                 known = ", ".join(o.key.split(".", 1)[1] for o in COVERAGE_OPTIONS)
                 raise ConfigError(f"{where}: unknown key `{name}` in [tool.p21-lint.coverage]; known keys: {known}")
             _check(nested, item, where)
-    if key in ("min-coverage", "coverage.business-logic-min") and not 0 <= value <= 100:
+    if key in ("min-coverage", "min-diff-coverage", "coverage.business-logic-min", "min-endpoint-coverage") and not 0 <= value <= 100:
         raise ConfigError(f"{where}: `{key}` must be between 0 and 100, not {value}")
     if key == "jobs" and value < 0:
         raise ConfigError(f"{where}: `{key}` must be 0 (one per CPU) or more, not {value}")
@@ -184,7 +194,7 @@ def _freeze(key: str, value: Any) -> Any:
         return tuple(sorted((glob, tuple(c.strip().upper() for c in codes)) for glob, codes in value.items()))
     if key == "rules":
         return tuple(sorted((code, tuple(sorted(opts.items()))) for code, opts in value.items()))
-    if key == "min-coverage" and value is not None:
+    if key in ("min-coverage", "min-diff-coverage", "min-endpoint-coverage") and value is not None:
         return float(value)
     if key == "coverage":
         given = {_attr(k): v for k, v in value.items()}

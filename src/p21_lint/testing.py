@@ -6,6 +6,7 @@ what a user sees.
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 import textwrap
@@ -24,11 +25,22 @@ def lint_project(files: dict[str, str], config: str = "", *, security: bool = Fa
         root = Path(tmp)
         toml = "[tool.p21-lint]\n" + ("" if security else "security = false\n") + textwrap.dedent(config)
         (root / "pyproject.toml").write_text(toml, encoding="utf-8")
+        if "diff-base" in config:
+            _commit_base(root)  # a repository whose base holds only pyproject.toml: every given file is new
         for rel, text in files.items():
             path = root / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(textwrap.dedent(text), encoding="utf-8")
         return run_check(load_config((root,), root / "pyproject.toml"))
+
+
+def _commit_base(root: Path) -> None:
+    import subprocess
+
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com", "HOME": str(root), "PATH": os.environ.get("PATH", "")}
+    for args in (["init", "-q", "-b", "main"], ["add", "pyproject.toml"], ["commit", "-q", "-m", "base"]):
+        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
 
 
 def lint(source: str, path: str = "app.py", config: str = "") -> Report:

@@ -147,15 +147,15 @@ METHODS["databases"]["execute_many"] = ("databases", 1, False)
 METHODS["sqlalchemy"] = {"execute": ("session", 1, True), "exec_driver_sql": ("exec_driver_sql", 1, True)}
 
 FUNCTIONS = {  # qualified name -> sink
-    **{name: Sink(DRIVERS["sqlalchemy"], "text", 0, params_arg=None, fragment="auto")
+    **{name: Sink(DRIVERS["sqlalchemy"], "text", 0, params_arg=None, fragment="auto", counts=False)
        for name in ("sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text")},
     **{name: Sink(DRIVERS["unknown"], "pandas", 0, params_arg=None, params_keywords=("params",))
        for name in ("pandas.read_sql", "pandas.read_sql_query", "pandas.io.sql.read_sql", "pandas.io.sql.read_sql_query")},
     **{name: Sink(DRIVERS["django"], "rawsql", 0, fragment="expression")
        for name in ("django.db.models.expressions.RawSQL", "django.db.models.RawSQL")},
-    **{name: Sink(DRIVERS[name.split(".")[0]], "compose", 0, params_arg=None, fragment="auto")
+    **{name: Sink(DRIVERS[name.split(".")[0]], "compose", 0, params_arg=None, fragment="auto", counts=False)
        for name in ("psycopg.sql.SQL", "psycopg2.sql.SQL")},
-    **{name: Sink(DRIVERS["psycopg2"], "dbapi", 1, params_arg=None)
+    **{name: Sink(DRIVERS["psycopg2"], "dbapi", 1, params_arg=None, counts=False)
        for name in ("psycopg2.extras.execute_values", "psycopg2.extras.execute_batch")},
 }
 # calls whose result is safe SQL composed by a library (psycopg's sql module, SQLAlchemy's text())
@@ -331,9 +331,8 @@ def _spots(text: str, count: int, dialect: str | None, fragment: str, found: tup
 
 def _attempts(sql: str, fragment: str) -> list[str]:
     m = _FIRST_WORD.match(sql)
-    starts_as_statement = bool(m and m.group(1).lower() in _COMMANDS)
-    if fragment == "statement" or (fragment == "auto" and starts_as_statement):
-        return [sql]
+    if fragment == "statement" or (m and m.group(1).lower() in _COMMANDS):
+        return [sql]  # a whole statement (also what RawSQL and text() often hold)
     condition = f"SELECT 1 FROM __p21_t WHERE {sql}"
     if fragment == "condition":
         return [condition]

@@ -273,10 +273,11 @@ class Flow:
     hooks: Hooks
     constants: Callable[[str], Value | None]  # a module-level name's value
     class_constants: Callable[[str], Value | None] = lambda name: None  # `self.X` / `cls.X`
+    returns: list[Value] | None = None  # when set, the values of `return` statements are collected here
     _running: set[str] = field(default_factory=set)
 
     # -- statements -----------------------------------------------------------------------------------------
-    def run_function(self, node: cst.FunctionDef) -> None:
+    def run_function(self, node: cst.FunctionDef) -> Env | None:
         env: Env = {}
         params = node.params
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
@@ -286,7 +287,7 @@ class Flow:
         for star in (params.star_arg, params.star_kwarg):
             if isinstance(star, cst.Param):
                 env[star.name.value] = UNKNOWN
-        self.run(node.body.body, env)
+        return self.run(node.body.body, env)
 
     def run(self, body: Sequence[cst.CSTNode], env: Env | None) -> Env | None:
         for stmt in body:
@@ -330,6 +331,8 @@ class Flow:
             for child in (getattr(stmt, "value", None), getattr(stmt, "exc", None)):
                 if child is not None:
                     self.calls(child, env)
+            if isinstance(stmt, cst.Return) and self.returns is not None:
+                self.returns.append(self.eval(stmt.value, env) if stmt.value is not None else UNKNOWN)
             return None
         if isinstance(stmt, (cst.Continue, cst.Break)):
             return None
@@ -395,6 +398,8 @@ class Flow:
     def _bind(self, target: cst.BaseExpression, value: Value, source: cst.BaseExpression, env: Env) -> None:
         if isinstance(target, cst.Name):
             env[target.value] = value
+        elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value in ("self", "cls"):
+            env[f"self.{target.attr.value}"] = value  # `self.sql = ...`: read back as `self.sql` in this function
         elif isinstance(target, (cst.Tuple, cst.List)):
             names = [e.value for e in target.elements]
             items = value.items if isinstance(value, Seq) else None
@@ -611,7 +616,9 @@ class Flow:
 
     def _attribute(self, node: cst.Attribute, env: Env) -> Value:
         attr = node.attr.value
-        if isinstance(node.value, cst.Name) and node.value.value in ("self", "cls") and node.value.value not in env:
+        if isinstance(node.value, cst.Name) and node.value.value in ("self", "cls"):
+            if f"self.{attr}" in env:
+                return env[f"self.{attr}"]
             value = self.class_constants(attr)
             if value is not None:
                 return value
@@ -797,8 +804,8 @@ class Flow:
             inner = self.eval(args[0], env)
             return inner if isinstance(inner, Seq) else Seq(self.iterate(args[0], env))
         if not isinstance(func, cst.Attribute):
-            owner_value = self.eval(func, env) if isinstance(func, cst.Name) and func.value in env else None
-            return owner_value if isinstance(owner_value, Obj) else UNKNOWN  # SessionLocal() is a session
+            maker = self.eval(func, env) if isinstance(func, cst.Name) else None
+            return maker if isinstance(maker, Obj) else UNKNOWN  # SessionLocal() is a session
         method = func.attr.value
         owner = self.eval(func.value, env)
         if isinstance(owner, Obj):

@@ -33,10 +33,10 @@ def registered(*rules: type[RuleMeta]) -> Iterator[None]:
 @functools.cache
 def all_rules() -> tuple[type[RuleMeta], ...]:
     from p21_lint.engine.suppress import BlanketSuppression, UnusedSuppression
-    from p21_lint.gates.coverage import BusinessLogicCoverage, TotalCoverage
+    from p21_lint.gates.coverage import BusinessLogicCoverage, ChangedLinesCoverage, TotalCoverage
     from p21_lint.rules import ALL_RULES
 
-    rules = (*ALL_RULES, BlanketSuppression, UnusedSuppression, TotalCoverage, BusinessLogicCoverage, *_extra)
+    rules = (*ALL_RULES, BlanketSuppression, UnusedSuppression, TotalCoverage, BusinessLogicCoverage, ChangedLinesCoverage, *_extra)
     codes = [r.code for r in rules]
     if len(codes) != len(set(codes)):  # a programming error: caught by the test suite
         raise RuntimeError(f"duplicate rule codes: {sorted(c for c in codes if codes.count(c) > 1)}")

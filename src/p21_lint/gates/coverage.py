@@ -15,6 +15,7 @@ from coverage.results import should_fail_under
 
 from p21_lint.analysis import coverage_data as cd
 from p21_lint.config import Config
+from p21_lint.diff import ChangedLines
 from p21_lint.engine.fingerprint import fingerprint
 from p21_lint.engine.rule import EngineRule
 from p21_lint.files import SourceFile, matches_any
@@ -39,11 +40,26 @@ class BusinessLogicCoverage(EngineRule):
     severity = Level.MEDIUM
 
 
-def coverage_gate(files: list[SourceFile], config: Config) -> tuple[GateResult, list[ToolError]]:
+class ChangedLinesCoverage(EngineRule):
+    code = "COV003"
+    name = "low-changed-lines-coverage"
+    standard = STANDARD_COVERAGE
+    severity = Level.MEDIUM
+
+
+def coverage_gate(
+    files: list[SourceFile], config: Config, changed: ChangedLines | None = None
+) -> tuple[GateResult, list[ToolError]]:
+    """`changed` (from --diff-base) adds COV003 over the changed lines; then COV001/COV002 are shown, not failing."""
     from p21_lint.engine.registry import select
 
     options = config.coverage
-    asked = {"COV001": config.min_coverage is not None, "COV002": bool(options.business_logic)}
+    diff_minimum = config.min_diff_coverage if config.min_diff_coverage is not None else config.min_coverage
+    asked = {
+        "COV001": config.min_coverage is not None,
+        "COV002": bool(options.business_logic),
+        "COV003": changed is not None and diff_minimum is not None,
+    }
     if not any(asked.values()):
         note = "no threshold: pass --min-coverage N, or set business-logic in [tool.p21-lint.coverage]"
         return GateResult("coverage", Status.SKIPPED, note=note), []
@@ -63,7 +79,7 @@ def coverage_gate(files: list[SourceFile], config: Config) -> tuple[GateResult, 
     except cd.CoverageDataError as exc:
         return _error(str(exc), "coverage data cannot be used")
     try:
-        return _evaluate(files, config, settings, dataset, active)
+        return _evaluate(files, config, settings, dataset, active, changed)
     finally:
         close = getattr(dataset.data, "close", None)  # coverage >= 7.11: release the SQLite connection
         if close is not None:
@@ -105,7 +121,8 @@ class Outcome:
 
 
 def _evaluate(
-    files: list[SourceFile], config: Config, settings: cd.Settings, dataset: cd.Dataset, active: set[str]
+    files: list[SourceFile], config: Config, settings: cd.Settings, dataset: cd.Dataset, active: set[str],
+    changed: ChangedLines | None,
 ) -> tuple[GateResult, list[ToolError]]:
     data_name = _show(dataset.path, config.root)
     checked = [f for f in files if not f.is_test]
@@ -135,6 +152,8 @@ def _evaluate(
     _check_total(list(measured.values()), config, settings, "COV001" in active, out)
     if "COV002" in active:
         _check_business_logic(checked, measured, config, settings, dataset, out)
+    if "COV003" in active and changed is not None:
+        _check_changed_lines(checked, measured, config, settings, dataset, changed, out)
 
     worst = _worst(measured.values())
     out.metrics["worst_files"] = [
@@ -220,6 +239,58 @@ def _check_business_logic(
             f"({_counts(numbers)}), below the {threshold} minimum: write unit tests for {_file_list(worst[:3])}"
         )
         out.findings.append(_finding(BusinessLogicCoverage, worst[0] if worst else None, message, "business-logic"))
+
+
+def _check_changed_lines(
+    checked: list[SourceFile], measured: dict[str, cd.FileCoverage], config: Config, settings: cd.Settings,
+    dataset: cd.Dataset, changed: ChangedLines, out: Outcome,
+) -> None:
+    """Statements on changed lines that no test ran (diff-cover's measure). A changed file the data never saw
+    counts as all missed; a change with no coverable lines says so instead of claiming 100%."""
+    minimum = config.min_diff_coverage if config.min_diff_coverage is not None else config.min_coverage
+    threshold = Threshold(float(minimum or 0), settings.precision)
+    statements = missed = 0
+    per_file: list[tuple[str, list[int], int, tuple[int, ...]]] = []  # path, missed changed lines, coverable, statements
+    for f in checked:
+        if f.rel not in changed.lines:
+            continue
+        fc = measured.get(f.rel)
+        if fc is None:
+            try:
+                fc = cd.unmeasured(f.path, f.rel, settings, False)
+            except cd.CoverageDataError as exc:
+                out.errors.append(ToolError("coverage", f.rel, str(exc)))
+                continue
+        lines = changed.lines[f.rel]
+        coverable = [n for n in fc.statements if lines is None or n in lines]
+        lost = [n for n in fc.missing if lines is None or n in lines]
+        if coverable:
+            per_file.append((f.rel, lost, len(coverable), fc.statements))
+            statements += len(coverable)
+            missed += len(lost)
+    numbers = cd.Numbers(statements=statements, missing=missed)
+    out.metrics["diff"] = {"base": changed.base, "min": threshold.minimum, **_numbers(numbers),
+                           "files": {path: {"missing": lost, "coverable": n} for path, lost, n, _ in per_file}}
+    if not statements:
+        out.notes.append("changed lines: none coverable (no statement of a checked file changed)")
+        return
+    failed = threshold.fails(numbers)
+    out.notes.append(f"changed lines {threshold.show(numbers.percent)} {'<' if failed else '>='} {threshold} ({_counts(numbers)})")
+    if failed:
+        worst = sorted((p for p in per_file if p[1]), key=lambda p: (-len(p[1]), p[0]))
+        where = ", ".join(f"{path} lines {cd.line_ranges(statements_, tuple(lost))}" for path, lost, _, statements_ in worst[:3])
+        path, lost, _, _ = worst[0]
+        out.findings.append(Finding(
+            code=ChangedLinesCoverage.code,
+            message=(f"the lines this change adds or edits are {threshold.show(numbers.percent)} covered "
+                     f"({_counts(numbers)}), below the {threshold} minimum: write tests that run {where}"),
+            location=Location(path, lost[0], 1, lost[0], 1),
+            severity=ChangedLinesCoverage.severity,
+            source="coverage",
+            rule_name=ChangedLinesCoverage.name,
+            help_url=ChangedLinesCoverage.help_url(),
+            fingerprint=fingerprint(ChangedLinesCoverage.code, "", "changed lines", "", 0),
+        ))
 
 
 def _explicit(config: Config) -> Path | None:

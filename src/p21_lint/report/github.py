@@ -19,8 +19,9 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import quote
 
 from p21_lint.model import Finding, Level, Report, Status, ToolError
@@ -170,8 +171,8 @@ def summary(report: Report, *, root: Path | None = None, link: str | None = None
         table[0] = f"### Findings ({shown} of {len(ranked)}, most severe first)"
     left = len(ranked) - shown
     if left:
-        table += ["", f"_… {left} more finding{'s' if left != 1 else ''} not listed: the step log and the SARIF or "
-                      "JSON report (`--output sarif:PATH`, `--output json:PATH`) have them all._"]
+        table += ["", (f"_… {left} more finding{'s' if left != 1 else ''} not listed: the step log and the SARIF or "
+                       "JSON report (`--output sarif:PATH`, `--output json:PATH`) have them all._")]
     out = text + "\n".join(table) + "\n"
     return out if len(out.encode()) <= budget else _hard_cut(out, budget)
 

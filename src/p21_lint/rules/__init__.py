@@ -1,5 +1,7 @@
 """The built-in rules, registered explicitly: one module per family."""
 
+from p21_lint.gates.endpoints import UntestedEndpoint
+from p21_lint.rules.auth import UnauthenticatedRoute
 from p21_lint.rules.errors import (
     ApiErrorWithoutCode,
     ApiErrorWithoutHandler,
@@ -18,6 +20,8 @@ from p21_lint.rules.security import (
 from p21_lint.rules.sql import SqlDynamicIdentifier, SqlParameterCount, SqlValueInterpolation, SqlWrongPlaceholder
 
 ALL_RULES = (
+    UnauthenticatedRoute,
+    UntestedEndpoint,
     SwallowedException,
     ErrorBypassesApiError,
     ApiErrorWithoutCode,

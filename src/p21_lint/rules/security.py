@@ -89,6 +89,10 @@ class JwtWithoutVerification(Rule):
                                   "and a secret from the environment, or RS256/ES256 and a private key")
         elif isinstance(node.func, cst.Attribute) and node.func.attr.value == "validate" and isinstance(node.func.value, cst.Name):
             self.unvalidated[-1].pop(node.func.value.value, None)
+        if self.unvalidated[-1]:  # claims handed to another function: it may validate them
+            for arg in node.args:
+                if isinstance(arg.value, cst.Name):
+                    self.unvalidated[-1].pop(arg.value.value, None)
 
     def _decode_problems(self, node: cst.Call) -> list[str]:
         problems = []
@@ -139,10 +143,11 @@ class JwtWithoutVerification(Rule):
             self.from_header[-1].update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
 
     def visit_Return(self, node: cst.Return) -> None:
-        if node.value is not None:  # returned claims: the caller may validate them
-            for part in _walk(node.value):
-                if isinstance(part, cst.Name):
-                    self.unvalidated[-1].pop(part.value, None)
+        value = node.value
+        parts = [e.value for e in value.elements] if isinstance(value, cst.Tuple) else [value]
+        for part in parts:  # the claims themselves returned: the caller may validate them
+            if isinstance(part, cst.Name):
+                self.unvalidated[-1].pop(part.value, None)
 
     def _report_unvalidated(self, pending: dict[str, cst.Call]) -> None:
         for name, call in pending.items():
@@ -346,6 +351,9 @@ class CorsAnyOriginWithCredentials(Rule):
 
 # -- SEC004 ------------------------------------------------------------------------------------------------------
 _PASSWORD = re.compile(r"(^|_)(password|passwd|pwd|passphrase)$", re.IGNORECASE)
+_STORED = re.compile(r"^(password|passwd|pwd|passphrase)$", re.IGNORECASE)  # the column a record keeps it in
+_HASHED = re.compile(r"hash|digest|crypt|encoded", re.IGNORECASE)
+_CONFIG_ROOTS = frozenset({"settings", "config", "conf", "cfg", "os", "env", "environ", "secrets"})
 _HASH_FIELD = re.compile(r"^(hashed_password|password_hash|password_digest|encrypted_password)$", re.IGNORECASE)
 FAST_HASHES = frozenset(f"hashlib.{h}" for h in (
     "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "sha3_224", "sha3_256", "sha3_384", "sha3_512",
@@ -373,14 +381,23 @@ def _field_name(expr: cst.BaseExpression) -> str:
 
 
 def _is_password(expr: cst.BaseExpression) -> bool:
-    return bool(_PASSWORD.search(_field_name(expr)))
+    """A plain password by its name: `password`, `form.new_password`, `data["password"]`; not `hashed_password`."""
+    name = _field_name(expr)
+    return bool(_PASSWORD.search(name)) and not _HASHED.search(name)
 
 
-def _is_record_field(expr: cst.BaseExpression) -> bool:
-    """`user.password`, `row["password"]`: a stored record's field, not a local variable."""
-    return isinstance(expr, (cst.Attribute, cst.Subscript)) and not (
-        isinstance(expr, cst.Attribute) and expr.attr.value == "data"
-    )
+def _is_stored(expr: cst.BaseExpression) -> bool:
+    """`user.password`, `row["password"]`: the field a record keeps the password in (not `body.new_password`)."""
+    return isinstance(expr, (cst.Attribute, cst.Subscript)) and bool(_STORED.match(_field_name(expr)))
+
+
+def _is_configured(expr: cst.BaseExpression) -> bool:
+    """`settings.SMTP_PASSWORD`, `os.environ["DB_PASSWORD"]`: a credential the app itself uses, not a user's."""
+    root = expr
+    while isinstance(root, (cst.Attribute, cst.Subscript, cst.Call)):
+        root = root.func if isinstance(root, cst.Call) else root.value
+    name = _field_name(expr)
+    return (isinstance(root, cst.Name) and root.value in _CONFIG_ROOTS) or (name.isupper() and "_" in name)
 
 
 class PasswordWithoutHash(Rule):
@@ -399,7 +416,7 @@ class PasswordWithoutHash(Rule):
         for target in node.comparisons:
             right = target.comparator
             if isinstance(target.operator, (cst.Equal, cst.NotEqual)) and _is_password(left) and _is_password(right) \
-                    and (_is_record_field(left) or _is_record_field(right)):
+                    and (_is_stored(left) or _is_stored(right)):
                 self.report(node, f"`{self._show(left)}` and `{self._show(right)}` are compared as plain text: the "
                                   f"password is stored readable (or the check never matches a hash); {PASSWORD_FIX}")
                 return
@@ -409,10 +426,10 @@ class PasswordWithoutHash(Rule):
         value = node.value
         for target in node.targets:
             t = target.target
-            if not isinstance(t, (cst.Attribute, cst.Subscript)) or (isinstance(t, cst.Attribute) and _is(t.value, "self")):
-                continue
+            if not isinstance(t, cst.Attribute) or _is(t.value, "self") or _is_configured(value):
+                continue  # a record's field; not `self.password = password` in a constructor, not a config dict
             field = _field_name(t)
-            if (_PASSWORD.search(field) or _HASH_FIELD.match(field)) and _is_password(value) and not isinstance(value, cst.Call):
+            if (_STORED.match(field) or _HASH_FIELD.match(field)) and _is_password(value) and not isinstance(value, cst.Call):
                 self.report(node, f"`{self._show(t)}` is set to the plain-text `{self._show(value)}`; {PASSWORD_FIX}")
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -425,11 +442,12 @@ class PasswordWithoutHash(Rule):
                     return
             return
         method = node.func.attr.value if isinstance(node.func, cst.Attribute) else ""
-        to_orm = (method in _ORM_WRITES and "objects" in self.context.code_for(node.func)) or ".models." in f".{q}."
+        # Django's manager writes store what they get (`create_user` hashes, and is fine)
+        to_orm = method in _ORM_WRITES and "objects" in self.context.code_for(node.func)
         for arg in node.args:
             keyword = arg.keyword.value if arg.keyword is not None else ""
-            plain = _is_password(arg.value) and not isinstance(arg.value, cst.Call)
-            if plain and (_HASH_FIELD.match(keyword) or (to_orm and _PASSWORD.search(keyword))):
+            plain = _is_password(arg.value) and not isinstance(arg.value, cst.Call) and not _is_configured(arg.value)
+            if plain and (_HASH_FIELD.match(keyword) or (to_orm and _STORED.match(keyword))):
                 self.report(arg, f"`{keyword}=` gets the plain-text `{self._show(arg.value)}`; {PASSWORD_FIX}")
 
     def _show(self, node: cst.CSTNode) -> str:
@@ -443,7 +461,8 @@ _NAIVE = {
     "datetime.datetime.utcfromtimestamp": ("datetime.utcfromtimestamp()", "datetime.fromtimestamp(ts, timezone.utc)"),
     "datetime.datetime.now": ("datetime.now()", "datetime.now(timezone.utc)"),
 }
-_TOKEN_WORDS = re.compile(r"\b(exp|iat|nbf)\b|expir|token|jwt|ttl|otp", re.IGNORECASE)
+_EXPIRY_WORDS = re.compile(r"\b(exp|iat|nbf)\b|expir|ttl", re.IGNORECASE)  # in the statement itself
+_TOKEN_WORDS = re.compile(r"token|jwt|expir|ttl|otp", re.IGNORECASE)  # in the enclosing function's name
 
 
 class NaiveTokenExpiry(Rule):
@@ -454,6 +473,7 @@ class NaiveTokenExpiry(Rule):
     standard = STANDARD_SECURITY
     severity = Level.MEDIUM
     cwe = 613
+    IN_TESTS = False
     TRIGGERS = (b"utcnow", b"utcfromtimestamp", b"now(")
 
     def __init__(self, context: FileContext, options: dict) -> None:
@@ -483,7 +503,7 @@ class NaiveTokenExpiry(Rule):
         if q not in _NAIVE or (q == "datetime.datetime.now" and node.args):
             return
         statement = self.context.code_for(self.statements[-1]) if self.statements else ""
-        if not (_TOKEN_WORDS.search(self.context.names.scope_path()) or _TOKEN_WORDS.search(statement)):
+        if not (_TOKEN_WORDS.search(self.context.names.scope_path()) or _EXPIRY_WORDS.search(statement)):
             return
         call, fix = _NAIVE[q]
         why = ("the server's local time, naive: the token's expiry is off by the UTC offset" if q.endswith(".now")

@@ -8,6 +8,7 @@ function analyses that function; the others read the same result.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ import libcst as cst
 from p21_lint.analysis import sql as sqlinfo
 from p21_lint.analysis.sql import FUNCTIONS, Reading, Sink, Spot
 from p21_lint.analysis.strings import (
-    Env, Flow, Hole, Hooks, Mapping, Obj, Opaque, Safety, Seq, Str, Text, Value, UNKNOWN,
+    Env, Flow, Hole, Hooks, Mapping, Obj, Safety, Seq, Str, Text, Value, UNKNOWN, union, union_all,
 )
 from p21_lint.engine.context import FileContext
 from p21_lint.engine.rule import Rule, RuleOption
@@ -62,6 +63,9 @@ class FileAnalysis:
     _module_exprs: dict[str, cst.BaseExpression] | None = None
     _module_values: dict[str, Value] = field(default_factory=dict)
     _class_values: dict[tuple[int, str], Value | None] = field(default_factory=dict)
+    _init_envs: dict[int, Env] = field(default_factory=dict)
+    _functions: dict[str, cst.FunctionDef] | None = None
+    _active: list[int] = field(default_factory=list)  # functions being evaluated for their return value
 
     def add_sinks(self, entries: tuple[str, ...]) -> None:
         for entry in entries:
@@ -92,23 +96,78 @@ class FileAnalysis:
         return self._module_values[name]
 
     def class_value(self, cls: cst.ClassDef, name: str) -> Value | None:
+        """`self.name` in a method: a class attribute, or what `__init__` assigns to it."""
         key = (id(cls), name)
         if key not in self._class_values:
             self._class_values[key] = None
-            expr = _simple_assignments(cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()).get(name)
-            self._class_values[key] = self._flow(None).eval(expr, {}) if expr is not None else None
+            body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
+            expr = _simple_assignments(body).get(name)
+            value = self._flow(None).eval(expr, {}) if expr is not None else None
+            init = self._init_env(cls).get(f"self.{name}")
+            if init is not None:
+                value = init if value is None else union(value, init)
+            self._class_values[key] = value
         return self._class_values[key]
+
+    def _init_env(self, cls: cst.ClassDef) -> Env:
+        if id(cls) not in self._init_envs:
+            self._init_envs[id(cls)] = {}
+            init = _methods(cls).get("__init__")
+            if init is not None:
+                flow = self._flow(None)
+                env = flow.run_function(init)
+                self._init_envs[id(cls)] = env or {}
+        return self._init_envs[id(cls)]
 
     def _flow(self, cls: cst.ClassDef | None, checker: "_Checker | None" = None) -> Flow:
         hooks = Hooks(
             qualified=self.context.qualified_name,
-            call_value=_call_value,
+            call_value=lambda flow, call, env: _call_value(flow, call, env) or self._returned(flow, call, env, cls),
             name_value=_name_value,
             annotation_value=lambda ann: _annotation_value(self.context, ann),
             on_call=checker.on_call if checker is not None else (lambda flow, call, env: None),
         )
         class_constants = (lambda name: self.class_value(cls, name)) if cls is not None else (lambda name: None)
         return Flow(hooks, self.module_value, class_constants)
+
+    def _returned(self, flow: Flow, call: cst.Call, env: Env, cls: cst.ClassDef | None) -> Value | None:
+        """What a function of this module returns for these arguments: one level deep, for query builders
+        (`cur.execute(build_query(name))`, `sql, params = self._where(filters)`)."""
+        func = call.func
+        target = None
+        if isinstance(func, cst.Name):
+            module = self.context.module_name
+            if self.context.qualified_name(func) == (f"{module}.{func.value}" if module else func.value):
+                if self._functions is None:
+                    self._functions = {s.name.value: s for s in self.context.module.body if isinstance(s, cst.FunctionDef)}
+                target = self._functions.get(func.value)
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in ("self", "cls"):
+            target = _methods(cls).get(func.attr.value) if cls is not None else None
+        if target is None or len(self._active) >= 2 or id(target) in self._active:
+            return None
+        params = [*target.params.posonly_params, *target.params.params]
+        if isinstance(func, cst.Attribute) and params:
+            params = params[1:]  # self / cls
+        env_in: Env = {}
+        positional = [a for a in call.args if a.keyword is None]
+        if any(a.star for a in call.args):
+            return None
+        for param, arg in zip(params, positional):
+            env_in[param.name.value] = flow.eval(arg.value, env)
+        for arg in call.args:
+            if arg.keyword is not None:
+                env_in[arg.keyword.value] = flow.eval(arg.value, env)
+        inner = self._flow(cls)
+        for param in (*params, *target.params.kwonly_params):
+            if param.name.value not in env_in:
+                env_in[param.name.value] = inner.eval(param.default, {}) if param.default is not None else UNKNOWN
+        inner.returns = []
+        self._active.append(id(target))
+        try:
+            inner.run(target.body.body, env_in)
+        finally:
+            self._active.pop()
+        return union_all(inner.returns) if inner.returns else UNKNOWN
 
     def issues(self, scope: cst.FunctionDef | cst.Module, cls: cst.ClassDef | None) -> list[Issue]:
         key = id(scope)
@@ -133,6 +192,11 @@ def file_analysis(context: FileContext) -> FileAnalysis:
     if not _LAST or _LAST[0].context is not context:
         _LAST[:] = [FileAnalysis(context)]
     return _LAST[0]
+
+
+def _methods(cls: cst.ClassDef) -> dict[str, cst.FunctionDef]:
+    body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
+    return {s.name.value: s for s in body if isinstance(s, cst.FunctionDef)}
 
 
 def _simple_assignments(body: Any) -> dict[str, cst.BaseExpression]:
@@ -302,13 +366,14 @@ class _Checker:
             if not isinstance(element, Str):
                 continue
             fragment = "condition" if keyword == "where" else "expression"
+            part = sink if keyword == "where" else dataclasses.replace(sink, form="extra-select")
             for alternative in element.alternatives:
                 if _is_whole(alternative):
                     continue
                 reading = sqlinfo.read(alternative, None, fragment)
                 for hole, spot in zip(reading.holes, reading.spots):
                     if hole.safety is Safety.UNSAFE:
-                        self._note(_Found(hole, spot, reading, sink, call))
+                        self._note(_Found(hole, spot, reading, part, call))
 
     # SQL003 and SQL004
     def _check_placeholders(self, flow: Flow, call: cst.Call, env: Env, sink: Sink, sql_node: cst.CSTNode,
@@ -502,12 +567,13 @@ def _value_message(found: _Found, context: FileContext, code: str, index: int) -
     name = _param_name(code)
     param = code if len(code) <= 40 else name
     if spot.quoted and spot.quoted.replace("{}", ""):
-        param = 'f"' + spot.quoted.replace("{}", "{" + param + "}") + '"'
+        param = 'f"' + spot.quoted.replace("%%", "%").replace("{}", "{" + param + "}") + '"'
     placeholder = _placeholder(sink, reading, index, name)
     sql = _before(reading, index, spot.quoted is not None) + placeholder
     label = _short(context.code_for(found.call.func), 30)
     head = f"`{shown}` is formatted into the SQL as {spot.clause}: SQL injection. "
     if spot.clause == "an IN list":
+        param = _collection(found.hole.node, context)
         if sink.form == "asyncpg":
             return head + f"Pass the list as one parameter: `... = ANY($1)` with `{label}(query, list({param}))`"
         if sink.driver.name in ("psycopg", "psycopg2"):
@@ -520,6 +586,7 @@ def _value_message(found: _Found, context: FileContext, code: str, index: int) -
         "raw": f'{label}("{sql}", [{param}])',
         "rawsql": f'RawSQL("{sql}", ({param},))',
         "extra": f'.extra(where=["{sql}"], params=[{param}])',
+        "extra-select": f'.extra(select={{"...": "{sql}"}}, select_params=[{param}])',
         "asyncpg": f'{label}("{sql}", {param})',
         "databases": f'{label}("{sql}", {{"{name}": {param}}})',
         "session": f'{label}(text("{sql}"), {{"{name}": {param}}})',
@@ -539,11 +606,22 @@ def _value_message(found: _Found, context: FileContext, code: str, index: int) -
     return head + f"`{suggestion}`" + tail
 
 
+def _collection(node: cst.CSTNode, context: FileContext) -> str:
+    """`ids` for `map(str, ids)` or `str(i) for i in ids`: what the IN list is made of."""
+    if isinstance(node, (cst.GeneratorExp, cst.ListComp, cst.SetComp)):
+        node = node.for_in.iter
+    elif isinstance(node, cst.Call) and len(node.args) == 2 and context.qualified_name(node.func) == "builtins.map":
+        node = node.args[1].value
+    return _short(context.code_for(node).strip(), 30)
+
+
 def _wrong_style_message(wrong: sqlinfo.Placeholder, driver: sqlinfo.Driver, reading: Reading) -> str:
     takes = " or ".join(f"`{sqlinfo.STYLES[s]}`" for s in sorted(driver.styles, key=list(sqlinfo.STYLES).index))
-    right = driver.placeholder.format(n=wrong.key or 1, name=wrong.key or "name")
-    return (f"`{wrong.text}` is not a {driver.name} placeholder, so the query fails or binds nothing: {driver.name} "
-            f"takes {takes}; write `{right}` instead of `{wrong.text}`")
+    number = wrong.key if wrong.key and wrong.key.isdigit() else "1"
+    name = wrong.key if wrong.key and not wrong.key.isdigit() else "name"
+    right = driver.placeholder.format(n=number, name=name)
+    return (f"`{wrong.text}` is not a placeholder {driver.name} understands, so the query fails or binds nothing: "
+            f"{driver.name} takes {takes}; write `{right}` instead of `{wrong.text}`")
 
 
 # -- the rules --------------------------------------------------------------------------------------------------
