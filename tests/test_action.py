@@ -209,7 +209,7 @@ def measured(tmp_path_factory) -> Path:
 
 
 def test_a_clean_project_passes_with_outputs_and_summary(measured, tmp_path):
-    run = run_action(measured, tmp_path, paths="app", min_coverage="60", args="--jobs 1")
+    run = run_action(measured, tmp_path, paths="app", min_coverage="60", args="--jobs 1 --no-security")
     assert run.failed is None, run.stdout
     assert run.ran == ["Install p21-lint", "Run p21-lint"]  # setup-python is skipped: no python-version given
     assert run.outputs["verdict"] == "pass" and run.outputs["findings"] == "0"
@@ -224,7 +224,8 @@ def test_a_clean_project_passes_with_outputs_and_summary(measured, tmp_path):
 def test_a_failing_gate_fails_the_step_after_writing_everything(measured, tmp_path):
     (measured / "app" / "pay.py").write_text(textwrap.dedent(SWALLOW), encoding="utf-8")
     try:
-        run = run_action(measured, tmp_path, paths="app\ntests", min_coverage="99", sarif_file="out/p21.sarif")
+        run = run_action(measured, tmp_path, paths="app\ntests", min_coverage="99", sarif_file="out/p21.sarif",
+                         args="--jobs 1\n--no-security")
     finally:
         (measured / "app" / "pay.py").unlink()
     assert run.failed == "Run p21-lint"  # exit 1: the gate failed
@@ -236,10 +237,16 @@ def test_a_failing_gate_fails_the_step_after_writing_everything(measured, tmp_pa
     assert "## p21-lint: ❌ FAIL" in run.summary and "| coverage | ❌ fail |" in run.summary
 
 
-def test_inputs_cannot_inject_shell(measured, tmp_path):
+def test_inputs_cannot_inject_shell_nor_the_checked_code_run(measured, tmp_path):
     marker = tmp_path / "pwned"
-    run = run_action(measured, tmp_path, args=f"--jobs 1; touch {marker}", paths=f"$(touch {marker}) `touch {marker}`",
-                     config=f"x.toml'; touch {marker}; '")
+    # a module of the checked repository named like one of ours: `python -m` would import it from the working folder
+    shadow = measured / "click.py"
+    shadow.write_text(f"import pathlib\npathlib.Path({str(marker)!r}).write_text('imported')\n", encoding="utf-8")
+    try:
+        run = run_action(measured, tmp_path, args=f"--jobs 1; touch {marker}", paths=f"$(touch {marker}) `touch {marker}`",
+                         config=f"x.toml'; touch {marker}; '")
+    finally:
+        shadow.unlink()
     assert not marker.exists()
     assert run.failed == "Run p21-lint"  # the odd values reach p21-lint as plain arguments, which rejects them
     assert run.outputs["verdict"] == "error" and run.outputs["sarif-path"] == ""

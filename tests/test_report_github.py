@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -246,3 +247,13 @@ def test_cli_appends_the_job_summary_when_the_github_format_is_asked_for(project
     assert _cli(root, "--output", f"github:{out}", env=env).exit_code == 1
     assert summary.read_text(encoding="utf-8").startswith("## p21-lint")
     assert annotations(out.read_text(encoding="utf-8"))
+
+
+def test_annotation_paths_start_at_the_repository_root(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    root = tmp_path / "services" / "api"
+    root.mkdir(parents=True)
+    report = report_of(finding(1, Level.MEDIUM), errors=(ToolError("parse", "app/bad.py", "invalid syntax"),))
+    files = [c[1]["file"] for c in annotations(github.render(report, root=root))]
+    assert files == ["services/api/app/bad.py", "services/api/app/m001.py"]
+    assert "| services/api/app/m001.py:3 |" in github.summary(report, root=root)

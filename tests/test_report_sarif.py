@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import jsonschema
 import pytest
+from click.testing import CliRunner
 
 from p21_lint.check import run_check
+from p21_lint.cli import main
 from p21_lint.config import load_config
 from p21_lint.engine.registry import all_rules
 from p21_lint.model import (
@@ -89,7 +90,8 @@ def test_report_with_p21_and_bandit_findings_is_valid_sarif(project):
     p21, bandit = doc["runs"]
     assert {r["ruleId"] for r in p21["results"]} == {"ERR001"}
     assert {r["ruleId"] for r in bandit["results"]} == {"B404", "B602", "B110"}
-    assert bandit["tool"]["driver"]["version"] == report.gates[1].metrics["bandit_version"]
+    security = next(g for g in report.gates if g.name == "security")
+    assert bandit["tool"]["driver"]["version"] == security.metrics["bandit_version"]
     # every finding is a result, in exactly one run
     assert sum(len(r["results"]) for r in doc["runs"]) == len(report.findings)
 
@@ -226,17 +228,27 @@ def test_project_wide_findings_and_errors_without_a_path_stay_valid(tmp_path):
 def test_cli_writes_several_formats_from_one_run(tmp_path):
     root = make_project(tmp_path / "cli", {"app/main.py": MAIN}, "security = false\n")
     out = tmp_path / "out"
-    proc = subprocess.run(
-        [sys.executable, "-m", "p21_lint", "check", str(root), "--format", "json",
-         "--output", f"sarif:{out / 'r.sarif'}", "--output", f"junit:{out / 'r.xml'}", "--output", f"{out / 'r.json'}"],
-        capture_output=True, text=True, cwd=root, check=False,
-    )
-    assert proc.returncode == 1, proc.stderr
-    stdout = json.loads(proc.stdout)
-    assert json.loads((out / "r.json").read_text()) == stdout  # no FORMAT: the --format one
+    result = CliRunner().invoke(main, [
+        "check", str(root), "--format", "json", "--output", f"sarif:{out / 'r.sarif'}",
+        "--output", f"junit:{out / 'r.xml'}", "--output", f"{out / 'r.json'}",
+    ])
+    assert result.exit_code == 1, result.output
+    assert json.loads((out / "r.json").read_text()) == json.loads(result.stdout)  # no FORMAT: the --format one
     doc = valid(json.loads((out / "r.sarif").read_text()))
     assert [r["ruleId"] for r in doc["runs"][0]["results"]] == ["ERR001", "ERR001"]
     assert (out / "r.xml").read_text().startswith('<?xml version="1.0" encoding="UTF-8"?>')
-    again = subprocess.run([sys.executable, "-m", "p21_lint", "check", str(root), "--format", "sarif"],
-                           capture_output=True, text=True, cwd=root, check=False)
+    again = CliRunner().invoke(main, ["check", str(root), "--format", "sarif"])
     assert again.stdout == (out / "r.sarif").read_text()  # deterministic, and --format sarif prints the same
+
+
+def test_ruff_findings_get_their_own_run_with_flake8_bandit_rules_as_security(tmp_path):
+    def ruff(code: str, line: int) -> Finding:
+        return Finding(code=code, message=f"{code} message", location=Location("app/a.py", line, 1, line, 4),
+                       severity=Level.LOW, source="ruff", help_url=f"https://docs.astral.sh/ruff/rules/{code}/")
+    style = GateResult("style", Status.FAIL, (ruff("E501", 1), ruff("S608", 2)))
+    security = GateResult("security", Status.SKIPPED)
+    doc = valid(sarif.to_dict(Report((GateResult("rules", Status.PASS), security, style)), root=tmp_path))
+    assert [r["tool"]["driver"]["name"] for r in doc["runs"]] == ["p21-lint", "ruff"]
+    rules = {r["id"]: r for r in doc["runs"][1]["tool"]["driver"]["rules"]}
+    assert "security" in rules["S608"]["properties"]["tags"] and "security" not in rules["E501"]["properties"]["tags"]
+    assert [r["ruleId"] for r in doc["runs"][1]["results"]] == ["E501", "S608"]

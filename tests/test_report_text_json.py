@@ -282,3 +282,17 @@ def test_tool_errors_without_a_path_and_project_findings_render(tmp_path):
     assert "  error [coverage] no coverage data" in text
     data = json.loads(json_report.render(report))
     assert data["errors"] == [{"source": "coverage", "path": "", "message": "no coverage data: run `coverage run -m pytest` first"}]
+
+
+def test_text_report_keeps_every_message_on_one_line():
+    from p21_lint.model import Finding, GateResult, Location, Report, Status, ToolError
+    from p21_lint.report.text import render
+
+    evil = "bad\n::error file=x::injected\r\x1b[31m"
+    report = Report(
+        (GateResult("rules", Status.FAIL, (Finding("ERR001", evil, Location("a.py", 1)),), note=evil),),
+        (ToolError("bandit", "b.py", evil),),
+    )
+    text = render(report)
+    assert not any(line.startswith("::") for line in text.splitlines())
+    assert "\x1b" not in text and "\r" not in text

@@ -58,7 +58,6 @@ def run_check(config: Config) -> Report:
         findings = [f for f in findings if f.code != endpoints.UntestedEndpoint.code]
 
         gates: list[GateResult] = [rules_gate(findings, errors, config.fail_on, len(enabled))]
-        gates.append(endpoints.endpoints_gate(project, config, untested, endpoints_on))
         errors.extend(legacy_errors)
         if bandit is not None:
             gate, bandit_errors = security.finish(bandit, config)
@@ -70,6 +69,7 @@ def run_check(config: Config) -> Report:
         gate, coverage_errors = coverage.coverage_gate(files, config, legacy.diff)
         gates.append(reconsider(gate, legacy(list(gate.findings))) if legacy.diff else gate)
         errors.extend(coverage_errors)
+        gates.append(endpoints.endpoints_gate(project, config, untested, endpoints_on))
         gate, style_errors = style.style_gate(files, config)
         gates.append(reconsider(gate, legacy(list(gate.findings))))
         errors.extend(style_errors)

@@ -81,6 +81,7 @@ LEVEL = click.Choice(["low", "medium", "high"], case_sensitive=False)
 @click.option("--exclude", multiple=True, help="Glob of paths to skip, added to the config's (repeatable).")
 @click.option("--min-coverage", type=click.FloatRange(0, 100), help="Total coverage (%) the checked files must reach.")
 @click.option("--min-diff-coverage", type=click.FloatRange(0, 100), help="Coverage (%) of the lines changed since --diff-base (default: --min-coverage).")
+@click.option("--min-endpoint-coverage", type=click.FloatRange(0, 100), help="Endpoints (%) integration tests must call. Default: 100.")
 @click.option("--coverage-data", type=click.Path(), help="Coverage data: .coverage, coverage json or Cobertura XML.")
 @click.option("--security/--no-security", default=None, help="Run the security gate (bandit). Default: on.")
 @click.option("--style/--no-style", default=None, help="Run the style gate (ruff, with the project's ruff settings). Default: the `style` key, off.")
@@ -96,11 +97,13 @@ LEVEL = click.Choice(["low", "medium", "high"], case_sensitive=False)
               help="Report format on standard output. `github`: annotations, and the job summary to $GITHUB_STEP_SUMMARY.")
 @click.option("--output", "-o", "outputs", multiple=True, metavar="[FORMAT:]PATH", help="Also write the report to PATH, as FORMAT (default: --format). Repeatable.")
 @click.option("--show-suppressed", is_flag=True, help="List suppressed findings too.")
+@click.option("--no-coverage", is_flag=True, help="Skip the coverage gate whatever thresholds the config sets (per-commit hooks).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 when a gate fails (a tool error still exits 2).")
 def check(paths: tuple[str, ...], config_file: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
-          exclude: tuple[str, ...], min_coverage: float | None, min_diff_coverage: float | None, coverage_data: str | None, security: bool | None,
+          exclude: tuple[str, ...], min_coverage: float | None, min_diff_coverage: float | None, min_endpoint_coverage: float | None,
+          coverage_data: str | None, security: bool | None,
           style: bool | None, bandit_severity: str | None, bandit_confidence: str | None, fail_on: str | None, jobs: int | None,
-          baseline: str | None, diff_base: str | None, cache: bool | None, cache_dir: str | None, fmt: str, outputs: tuple[str, ...], show_suppressed: bool, exit_zero: bool) -> None:
+          baseline: str | None, diff_base: str | None, cache: bool | None, cache_dir: str | None, fmt: str, outputs: tuple[str, ...], show_suppressed: bool, no_coverage: bool, exit_zero: bool) -> None:
     """Check PATHS (default: the project root) and print one pass/fail report."""
     from p21_lint.check import run_check
     from p21_lint.report import RENDERERS
@@ -112,16 +115,18 @@ def check(paths: tuple[str, ...], config_file: str | None, select: tuple[str, ..
 
     overrides: dict[str, Any] = {
         "select": _codes(select), "ignore": _codes(ignore), "min-coverage": min_coverage,
-        "min-diff-coverage": min_diff_coverage,
+        "min-diff-coverage": min_diff_coverage, "min-endpoint-coverage": min_endpoint_coverage,
         "coverage-data": coverage_data, "security": security, "bandit-severity": bandit_severity,
         "bandit-confidence": bandit_confidence, "fail-on": fail_on, "jobs": jobs,
         "cache": cache, "cache-dir": cache_dir, "baseline": baseline, "diff-base": diff_base, "style": style,
     }
     config = _load(paths, config_file, overrides)
-    if exclude:
-        from dataclasses import replace
+    from dataclasses import replace
 
+    if exclude:
         config = replace(config, exclude=(*config.exclude, *exclude))
+    if no_coverage:  # no thresholds: the gate reports itself skipped
+        config = replace(config, min_coverage=None, min_diff_coverage=None, coverage=replace(config.coverage, business_logic=()))
     try:
         report = run_check(config)
     except ConfigError as exc:
@@ -214,6 +219,28 @@ def explain(code: str) -> None:
     if text is None:
         _fail(f"no rule {code.upper()} (see `p21-lint rules`)")
     click.echo(text, nl=False)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--config", "config_file", type=click.Path(), help="A pyproject.toml to read instead of the nearest one.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def routes(paths: tuple[str, ...], config_file: str | None, fmt: str) -> None:
+    """Print the route table of PATHS: every endpoint with its handler, auth evidence and the tests that call it."""
+    from p21_lint.analysis.routes import show
+    from p21_lint.analysis.routes.table import build, settings_of
+    from p21_lint.engine.pool import check_files
+    from p21_lint.engine.runner import FileSettings
+    from p21_lint.files import discover
+
+    config = _load(paths, config_file, {})
+    results = check_files(discover(config), FileSettings(rules=()), config.jobs)
+    table = build([r.facts for r in results if r.facts is not None], settings_of(config))
+    click.echo(json.dumps(table.to_json(), indent=2) if fmt == "json" else show.text(table), nl=fmt == "json")
+    errors = [e for r in results for e in r.errors]
+    for e in errors:
+        click.echo(f"p21-lint: error: {e.path}: {e.message}", err=True)
+    sys.exit(EXIT_USAGE if errors else 0)
 
 
 @main.command("debug-config")

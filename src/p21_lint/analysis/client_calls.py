@@ -54,15 +54,18 @@ class ClientCalls(FactCollector):
         self.found: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         self.clients: set[str] = set()  # names bound to a test client
         self.strings: list[dict[str, PathParts]] = [{}]  # string values of names, per scope
+        self.named: list[dict[str, str]] = [{}]  # names bound to `url_for(...)` / `reverse(...)`: the route name
         self.params: list[dict[str, list[tuple[str, PathParts]]]] = [{}]  # parametrize values, per function
 
     # -- scopes and bindings -------------------------------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.strings.append(dict(self.strings[-1]))
+        self.named.append(dict(self.named[-1]))
         self.params.append(self._parametrize(node))
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.strings.pop()
+        self.named.pop()
         self.params.pop()
 
     def _parametrize(self, node: cst.FunctionDef) -> dict[str, list[tuple[str, PathParts]]]:
@@ -108,6 +111,8 @@ class ClientCalls(FactCollector):
             return
         if self._is_client(value, made=True):
             self.clients.add(name)
+        elif isinstance(target, cst.Name) and (route := self._route_name(value)) is not None:
+            self.named[-1][target.value] = route
         elif isinstance(target, cst.Name) and isinstance(value, (cst.SimpleString, cst.ConcatenatedString,
                                                                   cst.FormattedString, cst.BinaryOperation)):
             self.strings[-1][target.value] = exprs.path_parts(self.context, value, self.strings[-1])
@@ -164,22 +169,32 @@ class ClientCalls(FactCollector):
         ctx = self.context
         if isinstance(node, cst.Name) and node.value in self.params[-1]:
             return [{"url": _strip_url(p)} for _, p in self.params[-1][node.value]]
-        inner = node.left if isinstance(node, cst.BinaryOperation) else node  # reverse("x") + "?page=2"
-        if isinstance(inner, cst.Call):
-            func = ctx.qualified_name(inner.func)
-            named = func in NAMED_URL_FUNCS or (
-                isinstance(inner.func, cst.Attribute) and inner.func.attr.value in ("url_path_for", "url_for")
-            )
-            if named:
-                name = exprs.arg(inner, 0, "name") or exprs.kwarg(inner, "endpoint") or exprs.kwarg(inner, "viewname")
-                text = exprs.literal(name) if name is not None else None
-                if text is None:
-                    return [{"url": (("?", exprs.unknown(ctx, inner)[1:]),), "note": "route name not a literal"}]
-                return [{"url": (), "route_name": text}]
+        if isinstance(node, cst.Name) and node.value in self.named[-1]:
+            return [{"url": (), "route_name": self.named[-1][node.value]}]
+        route = self._route_name(node.left if isinstance(node, cst.BinaryOperation) else node)  # reverse("x") + "?p=2"
+        if route == "":
+            return [{"url": (("?", exprs.unknown(ctx, node)[1:]),), "note": "the route name is not a literal"}]
+        if route is not None:
+            return [{"url": (), "route_name": route}]
         parts = _strip_url(exprs.path_parts(ctx, node, self.strings[-1])) or (("", "/"),)
         if parts[0][0] == "" and not parts[0][1].startswith("/"):
             return []  # `redis_client.get("key")`: not a request to the app
+        if all(kind != "" for kind, _ in parts):
+            return [{"url": parts, "note": "the URL is not known statically"}]
         return [{"url": parts}]
+
+    def _route_name(self, node: cst.BaseExpression) -> str | None:
+        """The route name of `url_for("x")`, `reverse("x")`, `app.url_path_for("x")`; "" when not a literal."""
+        if not isinstance(node, cst.Call):
+            return None
+        named = self.context.qualified_name(node.func) in NAMED_URL_FUNCS or (
+            isinstance(node.func, cst.Attribute) and node.func.attr.value in ("url_path_for", "url_for")
+        )
+        if not named:
+            return None
+        name = exprs.arg(node, 0, "name") or exprs.kwarg(node, "endpoint") or exprs.kwarg(node, "viewname")
+        text = exprs.literal(name) if name is not None else None
+        return text or ""
 
     def collect(self) -> dict[str, Any]:
         if not self.found:

@@ -275,9 +275,7 @@ class Reading:
 
 
 _COMMANDS = frozenset(
-    "select insert update delete with create alter drop truncate replace merge upsert pragma explain grant revoke "
-    "begin commit rollback savepoint release set show describe call exec vacuum analyze copy lock declare listen "
-    "notify comment refresh reindex cluster values".split()
+    ["select", "insert", "update", "delete", "with", "create", "alter", "drop", "truncate", "replace", "merge", "upsert", "pragma", "explain", "grant", "revoke", "begin", "commit", "rollback", "savepoint", "release", "set", "show", "describe", "call", "exec", "vacuum", "analyze", "copy", "lock", "declare", "listen", "notify", "comment", "refresh", "reindex", "cluster", "values"]
 )
 _CLAUSE_WORDS = re.compile(r"(?i)\b(from|where|values|join|order\s+by|group\s+by|limit|returning|on\s+conflict)\b")
 _FIRST_WORD = re.compile(r"^[\s(]*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*([A-Za-z]+)", re.DOTALL)
@@ -441,10 +439,10 @@ def _clause_of(node: exp.Expression | None) -> str | None:
     return None
 
 
-_LEX_VALUE_OP = re.compile(r"(?:=|<>|!=|<|>|\b(?:like|ilike|limit|offset|between|interval|then|else|when|and\s+\S+\s+between))\s*$", re.I)
-_LEX_IDENT_KW = re.compile(r"\b(?:from|join|into|update|table|exists|by|select|distinct)\s*$", re.I)
-_LEX_LIST_KW = re.compile(r"\b(in|values|by|select|into|table|from)\b[^;]*$", re.I)
-_KEYWORD = re.compile(r"\b(select|from|where|and|or|on|in|values|by|into|set|limit|offset|having|join|update|table|returning)\b", re.I)
+_LEX_VALUE_OP = re.compile(r"(?:=|<>|!=|<|>|\b(?:like|ilike|limit|offset|between|interval|then|else|when|and\s+\S+\s+between))\s*$", re.IGNORECASE)
+_LEX_IDENT_KW = re.compile(r"\b(?:from|join|into|update|table|exists|by|select|distinct)\s*$", re.IGNORECASE)
+_LEX_LIST_KW = re.compile(r"\b(in|values|by|select|into|table|from)\b[^;]*$", re.IGNORECASE)
+_KEYWORD = re.compile(r"\b(select|from|where|and|or|on|in|values|by|into|set|limit|offset|having|join|update|table|returning)\b", re.IGNORECASE)
 
 
 def _lexical_spot(sql: str, index: int) -> Spot:

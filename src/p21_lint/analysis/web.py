@@ -46,13 +46,25 @@ def decorator_method(decorator: cst.Decorator) -> tuple[str, cst.Call | None]:
     return "", None
 
 
+def _is_path(expr: cst.BaseExpression) -> bool:
+    """An URL path: a literal that starts with "/" (or is empty: FastAPI's `@router.get("")`), an f-string, or a
+    constant. Slack Bolt's `@app.options("action_id")` and the like name no path."""
+    if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString)):
+        text = expr.evaluated_value
+        return isinstance(text, str) and (text == "" or text.startswith("/"))
+    if isinstance(expr, cst.FormattedString):
+        first = expr.parts[0] if expr.parts else None
+        return not isinstance(first, cst.FormattedStringText) or first.value.startswith("/")
+    return isinstance(expr, cst.Name)
+
+
 def _has_path(call: cst.Call) -> bool:
     """A route decorator names its path: first positional argument or `path=` / `rule=`."""
     for arg in call.args:
         if arg.keyword is None and arg.star == "":
-            return isinstance(arg.value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.Name, cst.Attribute))
+            return _is_path(arg.value)
         if arg.keyword is not None and arg.keyword.value in ("path", "rule"):
-            return True
+            return _is_path(arg.value)
     return False
 
 

@@ -15,8 +15,8 @@ from p21_lint.analysis.routes.table import RouteTable, route_table
 from p21_lint.config import Config
 from p21_lint.engine.fingerprint import fingerprint
 from p21_lint.engine.project import Project
-from p21_lint.engine.runner import crash_error
 from p21_lint.engine.rule import EngineRule
+from p21_lint.engine.runner import crash_error
 from p21_lint.model import Finding, GateResult, Level, Location, Status, ToolError
 
 
@@ -128,7 +128,7 @@ def endpoints_gate(project: Project, config: Config, gate_findings: list[Finding
     if metrics["accepted"]:
         parts.append(f"{metrics['accepted']} accepted")
     if unmatched:
-        parts.append(f"{len(unmatched)} test request{'s' if len(unmatched) != 1 else ''} match no route")
+        parts.append(f"{len(unmatched)} test request{'s match' if len(unmatched) != 1 else ' matches'} no route")
     passed = counted + 1e-9 >= config.min_endpoint_coverage
     if not passed:
         parts.insert(1, f"< {_pct(config.min_endpoint_coverage)}")

@@ -73,7 +73,8 @@ def start(files: list[SourceFile], config: Config, *, module: str = BANDIT_MODUL
         return run
     settings = bandit_config_args(config)
     run.config_files = [relpath(Path(a), config.root) for a in settings[1::2]]
-    base = [sys.executable, "-m", module, "-f", "json", "-q", *settings]
+    # -I: isolated mode, so a module of the checked project (a `yaml.py` at its root) is never imported
+    base = [sys.executable, "-I", "-m", module, "-f", "json", "-q", *settings]
     targets = [f"./{f.rel}" for f in files]  # "./" also keeps a file named "-x.py" from reading as an option
     run.by_path = {os.path.normpath(t): f.rel for t, f in zip(targets, files)}
     room = argv_budget - _argv_cost([*base, "-o", os.path.join(tempfile.gettempdir(), "p21-bandit-xxxxxxxx.json")])

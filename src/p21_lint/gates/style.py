@@ -37,7 +37,7 @@ def style_gate(files: list[SourceFile], config: Config, *, module: str = RUFF_MO
 
     rows: list[dict] = []
     for batch in _batches([f"./{f.rel}" for f in files]):
-        command = [sys.executable, "-m", module, "check", "--output-format", "json", "--force-exclude", "--no-fix",
+        command = [sys.executable, "-I", "-m", module, "check", "--output-format", "json", "--force-exclude", "--no-fix",
                    "--exit-zero", "--", *batch]
         done = subprocess.run(command, cwd=config.root, capture_output=True, text=True)  # nosec B603
         try:

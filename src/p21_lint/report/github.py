@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 from p21_lint.model import Finding, Level, Report, Status, ToolError
 from p21_lint.report import text as text_report
-from p21_lint.report.sarif import clip, source_root
+from p21_lint.report.sarif import EXTERNAL_TOOLS, clip, source_root
 
 ANNOTATIONS_PER_LEVEL = 10
 SUMMARY_BUDGET = 64 * 1024
@@ -72,8 +72,8 @@ def render(report: Report, *, root: Path | None = None, **_: Any) -> str:
     if hidden:
         lines.append(command(
             "notice", f"{hidden} more finding{'s' if hidden != 1 else ''} not annotated: GitHub shows at most "
-            f"{ANNOTATIONS_PER_LEVEL} annotations of each level per step. All of them are in the job summary and in "
-            "this step's log (group \"p21-lint report\").", title="p21-lint"))
+            f"{ANNOTATIONS_PER_LEVEL} annotations of each level per step. This step's log has them all (group "
+            "\"p21-lint report\"), the job summary the most severe.", title="p21-lint"))
 
     full = text_report.render(report, root=root, color=False)
     token = "p21-" + hashlib.sha256(full.encode("utf-8")).hexdigest()[:32]
@@ -84,8 +84,8 @@ def render(report: Report, *, root: Path | None = None, **_: Any) -> str:
 def _annotation(f: Finding, prefix: str) -> str:
     loc = f.location
     title = f"{f.code} ({f.rule_name})" if f.rule_name else f.code
-    if f.source != "p21":
-        title = f"{f.source} {title}"
+    if f.source in EXTERNAL_TOOLS:
+        title = f"{f.source} {title}"  # bandit B602 (...), as the other tool names it
     message = f.message + (f"\n{f.help_url}" if f.help_url else "")
     line = loc.line if loc.path and loc.line >= 1 else None
     return command(

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
 from p21_lint.model import Finding, GateResult, Report, Status, ToolError
+from p21_lint.report.sarif import source_root
 
 # Characters XML 1.0 cannot hold even escaped (control characters, lone surrogates, U+FFFE/U+FFFF).
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -23,10 +25,11 @@ def clean(text: str) -> str:
     return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
 
 
-def render(report: Report, **_: Any) -> str:
-    suites = [_gate_suite(g) for g in report.gates]
+def render(report: Report, *, root: Path | None = None, **_: Any) -> str:
+    _, prefix = source_root(root)  # paths from the repository root, as the CI system shows the files
+    suites = [_gate_suite(g, prefix) for g in report.gates]
     if report.errors:
-        suites.append(_errors_suite(report.errors))
+        suites.append(_errors_suite(report.errors, prefix))
     root = _element("testsuites", name="p21-lint", **_totals(suites))
     root.extend(suites)
     ET.indent(root)
@@ -53,12 +56,12 @@ def _suite(name: str, cases: list[ET.Element]) -> ET.Element:
     return suite
 
 
-def _gate_suite(gate: GateResult) -> ET.Element:
+def _gate_suite(gate: GateResult, prefix: str) -> ET.Element:
     classname = f"p21-lint.{gate.name}"
     counted = [f for f in gate.findings if f.counts]
     case = _element("testcase", classname=classname, name=f"{gate.name} gate", time="0")
     note = gate.note or str(gate.status)
-    listing = "\n".join(_line(f) for f in counted)
+    listing = "\n".join(_line(f, prefix) for f in counted)
     if gate.status is Status.FAIL:
         case.append(_element("failure", listing or note, message=note, type="gate"))
     elif gate.status is Status.ERROR:
@@ -69,39 +72,42 @@ def _gate_suite(gate: GateResult) -> ET.Element:
         case.append(_element("system-out", f"findings that did not fail the gate:\n{listing}"))
     cases = [case]
     if gate.status in (Status.FAIL, Status.ERROR):
-        cases += [_finding_case(classname, f) for f in counted]
+        cases += [_finding_case(classname, f, prefix) for f in counted]
     return _suite(classname, cases)
 
 
-def _finding_case(classname: str, f: Finding) -> ET.Element:
+def _finding_case(classname: str, f: Finding, prefix: str) -> ET.Element:
     loc = f.location
-    where = f"{loc.path}:{loc.line}:{loc.column}" if loc.path else "(project)"
-    attrs: dict[str, Any] = {"classname": classname, "name": f"{f.code} {where}"}
+    attrs: dict[str, Any] = {"classname": classname, "name": f"{f.code} {_where(f, prefix)}"}
     if loc.path:
-        attrs["file"] = loc.path
+        attrs["file"] = prefix + loc.path
         if loc.line >= 1:
             attrs["line"] = loc.line
     case = _element("testcase", **attrs, time="0")
-    details = f"{_line(f)}\nseverity: {f.severity}, confidence: {f.confidence}, found by: {f.source}"
+    details = f"{_line(f, prefix)}\nseverity: {f.severity}, confidence: {f.confidence}, found by: {f.source}"
     if f.help_url:
         details += f"\nhelp: {f.help_url}"
     case.append(_element("failure", details, message=f.message, type=f.code))
     return case
 
 
-def _line(f: Finding) -> str:
+def _where(f: Finding, prefix: str) -> str:
     loc = f.location
-    where = f"{loc.path}:{loc.line}:{loc.column}" if loc.path else "(project)"
-    return f"{where}: {f.code} [{f.severity}] {f.message}"
+    return f"{prefix}{loc.path}:{loc.line}:{loc.column}" if loc.path else "(project)"
 
 
-def _errors_suite(errors: tuple[ToolError, ...]) -> ET.Element:
+def _line(f: Finding, prefix: str) -> str:
+    return f"{_where(f, prefix)}: {f.code} [{f.severity}] {f.message}"
+
+
+def _errors_suite(errors: tuple[ToolError, ...], prefix: str) -> ET.Element:
     cases = []
     for e in errors:
-        attrs: dict[str, Any] = {"classname": "p21-lint.errors", "name": f"{e.source} {e.path or '(project)'}"}
+        where = prefix + e.path if e.path else "(project)"
+        attrs: dict[str, Any] = {"classname": "p21-lint.errors", "name": f"{e.source} {where}"}
         if e.path:
-            attrs["file"] = e.path
+            attrs["file"] = where
         case = _element("testcase", **attrs, time="0")
-        case.append(_element("error", f"{e.path or '(project)'}: {e.message}", message=e.message, type=e.source))
+        case.append(_element("error", f"{where}: {e.message}", message=e.message, type=e.source))
         cases.append(case)
     return _suite("p21-lint.errors", cases)

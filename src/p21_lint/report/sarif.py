@@ -20,11 +20,9 @@ from typing import Any
 from urllib.parse import quote
 
 from p21_lint import __version__
-from p21_lint.engine.rule import HELP_URL
 from p21_lint.model import Finding, Level, Report, Status, ToolError
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = HELP_URL.split("/blob/")[0]
 SRCROOT = "%SRCROOT%"
 FINGERPRINT_KEY = "p21/v1"
 
@@ -46,12 +44,12 @@ class Tool:
     name: str
     information_uri: str
     gate: str  # the gate that runs it: its run is present whenever that gate ran
-    security: bool  # every finding of the tool is a security finding
+    security: tuple[str, ...]  # code prefixes of its security rules
 
 
 EXTERNAL_TOOLS = {
-    "bandit": Tool("bandit", "https://bandit.readthedocs.io/", "security", True),
-    "ruff": Tool("ruff", "https://docs.astral.sh/ruff/", "style", False),
+    "bandit": Tool("bandit", "https://bandit.readthedocs.io/", "security", ("B",)),
+    "ruff": Tool("ruff", "https://docs.astral.sh/ruff/", "style", ("S",)),  # S: flake8-bandit
 }
 
 
@@ -81,9 +79,11 @@ def source_root(root: Path | None) -> tuple[Path, str]:
 
     Code scanning and annotations resolve paths against the repository root, while our paths are relative to the
     project root (where pyproject.toml is), which in a monorepo is a subfolder: so paths get that subfolder in front.
-    Outside a git repository the project root is the source root.
+    Outside a git repository the project root is the source root; without a project root, the working directory.
     """
-    root = (root or Path.cwd()).resolve()
+    if root is None:
+        return Path.cwd().resolve(), ""
+    root = root.resolve()
     for folder in (root, *root.parents):
         if (folder / ".git").exists():
             rel = root.relative_to(folder).as_posix()
@@ -112,7 +112,10 @@ def _run(tool: Tool | None, findings: list[Finding], errors: list[ToolError], pr
 
     driver: dict[str, Any] = {"name": tool.name if tool else "p21-lint"}
     if tool is None:
-        driver.update(semanticVersion=__version__, informationUri=INFORMATION_URI)
+        # imported here: the engine imports libcst, which the other renderers can do without
+        from p21_lint.engine.rule import HELP_URL
+
+        driver.update(semanticVersion=__version__, informationUri=HELP_URL.split("/blob/")[0])
     else:
         version = next((g.metrics.get(f"{tool.name}_version") for g in report.gates if g.name == tool.gate), None)
         if version:
@@ -213,12 +216,16 @@ def _p21_rules(findings: list[Finding]) -> list[dict[str, Any]]:
             help_text=page.body.strip() if page else rule.standard,
             markdown=page.body.strip() if page else "",
             severity=rule.severity, confidence=rule.confidence,
-            tags=_tags(rule.code.rstrip("0123456789").lower(), _is_security(rule.code, rule.cwe), rule.cwe),
+            tag=_family(rule.code), security=_is_security(rule.code, rule.cwe), cwe=rule.cwe,
         )
     for f in findings:
         if f.code not in rules:
-            rules[f.code] = _found_rule(f, "p21-lint", f.code.rstrip("0123456789").lower(), _is_security(f.code, f.cwe))
+            rules[f.code] = _found_rule(f, "p21-lint", _family(f.code), _is_security(f.code, f.cwe))
     return [rules[code] for code in sorted(rules)]
+
+
+def _family(code: str) -> str:
+    return code.rstrip("0123456789").lower()  # SQL001 -> sql
 
 
 def _is_security(code: str, cwe: int | None) -> bool:
@@ -229,7 +236,7 @@ def _external_rules(tool: Tool, findings: list[Finding]) -> list[dict[str, Any]]
     rules: dict[str, dict[str, Any]] = {}
     for f in findings:
         if f.code not in rules:
-            rules[f.code] = _found_rule(f, tool.name, tool.name, tool.security)
+            rules[f.code] = _found_rule(f, tool.name, tool.name, f.code.startswith(tool.security))
     return [rules[code] for code in sorted(rules)]
 
 
@@ -239,25 +246,22 @@ def _found_rule(f: Finding, tool: str, tag: str, security: bool) -> dict[str, An
     full = f"{short} ({tool} {f.code}" + (f" `{f.rule_name}`" if f.rule_name else "") + ")"
     help_text = full + (f" See {f.help_url}" if f.help_url else "")
     return _descriptor(f.code, f.rule_name or f.code, short=short, full=full, help_uri=f.help_url, help_text=help_text,
-                       markdown="", severity=f.severity, confidence=f.confidence, tags=_tags(tag, security, f.cwe))
+                       markdown="", severity=f.severity, confidence=f.confidence, tag=tag, security=security, cwe=f.cwe)
 
 
-def _tags(family: str, security: bool, cwe: int | None) -> dict[str, Any]:
-    """The rule's `properties`: tags, and for security rules the security-severity code scanning sorts by."""
-    tags = [family] if family else []
+def _descriptor(code: str, name: str, *, short: str, full: str, help_uri: str, help_text: str, markdown: str,
+                severity: Level, confidence: Level, tag: str, security: bool, cwe: int | None) -> dict[str, Any]:
+    # code scanning filters by tags, shows security rules (security-severity) as security alerts, and sorts by
+    # precision and severity
+    props: dict[str, Any] = {"precision": PRECISION[confidence], "problem.severity": PROBLEM_SEVERITY[severity]}
+    if security:
+        props["security-severity"] = SECURITY_SEVERITY[severity]
+    tags = [tag] if tag else []
     if security:
         tags.append("security")
     if cwe is not None:
         tags.append(f"external/cwe/cwe-{cwe}")
-    return {"tags": tags, "security": security}
-
-
-def _descriptor(code: str, name: str, *, short: str, full: str, help_uri: str, help_text: str, markdown: str,
-                severity: Level, confidence: Level, tags: dict[str, Any]) -> dict[str, Any]:
-    props: dict[str, Any] = {"precision": PRECISION[confidence], "problem.severity": PROBLEM_SEVERITY[severity]}
-    if tags["security"]:
-        props["security-severity"] = SECURITY_SEVERITY[severity]
-    props["tags"] = tags["tags"]
+    props["tags"] = tags
     descriptor: dict[str, Any] = {
         "id": code,
         "name": clip(name, MAX_NAME),

@@ -12,6 +12,13 @@ _STATUS_COLOR = {Status.PASS: "green", Status.FAIL: "red", Status.ERROR: "magent
 _SEVERITY_COLOR = {"high": "red", "medium": "yellow", "low": "blue"}
 # control characters in a checked file's line would drive the terminal (or a CI log viewer): shown as "?"
 _CONTROL = {c: "?" for c in (*range(0x09), *range(0x0A, 0x20), *range(0x7F, 0xA0))}
+_ONE_LINE = {**_CONTROL, 0x0A: " ", 0x0D: " ", 0x09: " "}
+
+
+def _clean(text: str) -> str:
+    """One line, no control characters: a message or path (which may quote the checked code or a tool's stderr)
+    can neither break the layout nor start a line with `::` that a CI log would run as a command."""
+    return text.translate(_ONE_LINE)
 
 
 def render(report: Report, *, root: Path | None = None, color: bool = False, show_suppressed: bool = False, **_: Any) -> str:
@@ -27,11 +34,11 @@ def render(report: Report, *, root: Path | None = None, color: bool = False, sho
         if loc.path != current:
             if current is not None:
                 lines.append("")
-            lines.append(paint(loc.path or "(project)", "bold"))
+            lines.append(paint(_clean(loc.path) or "(project)", "bold"))
             current = loc.path
         severity = paint(f"{f.severity!s:<6}", _SEVERITY_COLOR[str(f.severity)])
         tag = f" (suppressed: {f.suppressed_by})" if f.suppressed else " (unchanged line)" if f.outside_diff else ""
-        lines.append(f"  {loc.line}:{loc.column}  {paint(f.code, 'cyan')}  {severity} {f.message}{tag}")
+        lines.append(f"  {loc.line}:{loc.column}  {paint(f.code, 'cyan')}  {severity} {_clean(f.message)}{tag}")
         snippet = None if f.sensitive or root is None else _source_line(root, loc.path, loc.line, source_cache)
         if snippet:
             lines.append(paint(f"      {loc.line:>4} | {snippet}", "dim"))
@@ -42,14 +49,14 @@ def render(report: Report, *, root: Path | None = None, color: bool = False, sho
         lines.append(paint("Could not check", "bold"))
         for e in report.errors:
             where = f"{e.path}: " if e.path else ""
-            lines.append(f"  {paint('error', 'magenta')} [{e.source}] {where}{e.message}")
+            lines.append(f"  {paint('error', 'magenta')} [{e.source}] {_clean(where + e.message)}")
         lines.append("")
 
     lines.append(paint("Gates", "bold"))
     width = max((len(g.name) for g in report.gates), default=5)
     for g in report.gates:
         status = paint(f"{g.status.value.upper():<7}", _STATUS_COLOR[g.status])
-        lines.append(f"  {g.name:<{width}}  {status} {g.note}")
+        lines.append(f"  {g.name:<{width}}  {status} {_clean(g.note)}")
     verdict = report.verdict
     word = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}[verdict]
     color_name = {"pass": "green", "fail": "red", "error": "magenta"}[verdict]

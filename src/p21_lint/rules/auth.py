@@ -27,10 +27,11 @@ class UnauthenticatedRoute(ProjectRule):
             labels = list(dict.fromkeys(r.label for r in rows))
             shown = ", ".join(f"`{label}`" for label in labels)
             first = rows[0]
-            marker = "the `# p21: public` comment on the route" if first.framework != "django" else "`# p21: public` on the view"
+            where = "route" if first.framework != "django" else "view"
             message = (
                 f"{shown} {'has' if len(labels) == 1 else 'have'} no authentication: {first.suggestion}; "
-                f"if it is public on purpose, say so with {marker} or `public = [\"{first.path}\"]` in [tool.p21-lint]"
+                f"if it is public on purpose, say so with `# p21: public` on the {where} or "
+                f"`public = [\"{first.label}\"]` in [tool.p21-lint]"
             )
             notes = [n for r in rows for n in r.notes]
             if notes:

@@ -461,8 +461,9 @@ _NAIVE = {
     "datetime.datetime.utcfromtimestamp": ("datetime.utcfromtimestamp()", "datetime.fromtimestamp(ts, timezone.utc)"),
     "datetime.datetime.now": ("datetime.now()", "datetime.now(timezone.utc)"),
 }
-_EXPIRY_WORDS = re.compile(r"\b(exp|iat|nbf)\b|expir|ttl", re.IGNORECASE)  # in the statement itself
-_TOKEN_WORDS = re.compile(r"token|jwt|expir|ttl|otp", re.IGNORECASE)  # in the enclosing function's name
+# a token's time: a JWT claim or a token named in the statement itself, or a token-making function around it
+_CLAIM_WORDS = re.compile(r"\b(exp|iat|nbf)\b|token|jwt", re.IGNORECASE)
+_TOKEN_WORDS = re.compile(r"token|jwt|otp", re.IGNORECASE)
 
 
 class NaiveTokenExpiry(Rule):
@@ -503,7 +504,7 @@ class NaiveTokenExpiry(Rule):
         if q not in _NAIVE or (q == "datetime.datetime.now" and node.args):
             return
         statement = self.context.code_for(self.statements[-1]) if self.statements else ""
-        if not (_TOKEN_WORDS.search(self.context.names.scope_path()) or _EXPIRY_WORDS.search(statement)):
+        if not (_TOKEN_WORDS.search(self.context.names.scope_path()) or _CLAIM_WORDS.search(statement)):
             return
         call, fix = _NAIVE[q]
         why = ("the server's local time, naive: the token's expiry is off by the UTC offset" if q.endswith(".now")

@@ -18,7 +18,21 @@ import libcst as cst
 from p21_lint.analysis import sql as sqlinfo
 from p21_lint.analysis.sql import FUNCTIONS, Reading, Sink, Spot
 from p21_lint.analysis.strings import (
-    Env, Flow, Hole, Hooks, Mapping, Obj, Safety, Seq, Str, Text, Value, UNKNOWN, union, union_all,
+    UNKNOWN,
+    Env,
+    Flow,
+    Hole,
+    Hooks,
+    Mapping,
+    Obj,
+    Safety,
+    Seq,
+    Str,
+    Text,
+    Value,
+    calls_in,
+    union,
+    union_all,
 )
 from p21_lint.engine.context import FileContext
 from p21_lint.engine.rule import Rule, RuleOption
@@ -66,6 +80,8 @@ class FileAnalysis:
     _init_envs: dict[int, Env] = field(default_factory=dict)
     _functions: dict[str, cst.FunctionDef] | None = None
     _active: list[int] = field(default_factory=list)  # functions being evaluated for their return value
+    _wrappers: dict[int, dict[str, Sink]] = field(default_factory=dict)  # id(function) -> parameter -> sink
+    _candidates: frozenset[str] | None = None
 
     def add_sinks(self, entries: tuple[str, ...]) -> None:
         for entry in entries:
@@ -75,13 +91,111 @@ class FileAnalysis:
             else:
                 self.functions[name] = sink
 
-    @property
-    def method_names(self) -> frozenset[str]:
-        return _METHOD_NAMES | frozenset(self.methods)
+    def is_candidate(self, call: cst.Call) -> bool:
+        """A cheap first look: could this call run SQL? (its name is a sink's, or a wrapper's of this file)"""
+        func = call.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+        if self._candidates is None:
+            self._candidates = _BASE_NAMES | frozenset(self.methods)
+            self._candidates |= frozenset(n.rsplit(".", 1)[-1] for n in self.functions)
+            self._candidates |= self._wrapper_names()
+        return name in self._candidates
 
-    @property
-    def function_names(self) -> frozenset[str]:
-        return _FUNCTION_NAMES | frozenset(n.rsplit(".", 1)[-1] for n in self.functions)
+    def _wrapper_names(self) -> frozenset[str]:
+        names = set()
+        for stmt in self.context.module.body:
+            if isinstance(stmt, cst.FunctionDef) and self.wrapper_sinks(stmt, None):
+                names.add(stmt.name.value)
+            elif isinstance(stmt, cst.ClassDef):
+                names.update(n for n, m in _methods(stmt).items() if self.wrapper_sinks(m, stmt))
+        return frozenset(names)
+
+    def wrapper_sinks(self, func: cst.FunctionDef, cls: cst.ClassDef | None) -> dict[str, Sink]:
+        """The parameters of `func` that it passes, whole, as the SQL of a sink: `def run(sql): cur.execute(sql)`
+        makes `run(...)` a sink too (one level: a wrapper of a wrapper is not followed)."""
+        key = id(func)
+        if key in self._wrappers:
+            return self._wrappers[key]
+        self._wrappers[key] = found = {}
+        base = _BASE_NAMES | frozenset(self.methods) | frozenset(n.rsplit(".", 1)[-1] for n in self.functions)
+        if not any(_call_name(c) in base for c in calls_in(func.body)):
+            return found
+
+        def on_call(flow: Flow, call: cst.Call, env: Env) -> None:
+            sink = self.sink_for(flow, call, env, cls, wrappers=False)
+            node = _argument(call, sink.sql_arg, sink.sql_keywords) if sink is not None and sink.form != "extra" else None
+            value = flow.eval(node, env) if node is not None else None
+            if isinstance(value, Obj) and value.kind.startswith(_PARAM):
+                found.setdefault(value.kind[len(_PARAM):], sink)
+
+        flow = self._flow(cls, on_call)
+        params = func.params
+        env: Env = {}
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            ann = param.annotation
+            known = _annotation_value(self.context, ann.annotation) if ann is not None else None
+            env[param.name.value] = known or Obj(_PARAM + param.name.value)
+        try:
+            flow.run(func.body.body, env)
+        except RecursionError:
+            pass
+        return found
+
+    def target(self, call: cst.Call, cls: cst.ClassDef | None) -> cst.FunctionDef | None:
+        """The function of this module a call runs: `helper(...)` at module level, `self.helper(...)` in a class."""
+        func = call.func
+        if isinstance(func, cst.Name):
+            module = self.context.module_name
+            if self.context.qualified_name(func) == (f"{module}.{func.value}" if module else func.value):
+                if self._functions is None:
+                    self._functions = {s.name.value: s for s in self.context.module.body if isinstance(s, cst.FunctionDef)}
+                return self._functions.get(func.value)
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in ("self", "cls"):
+            return _methods(cls).get(func.attr.value) if cls is not None else None
+        return None
+
+    def sink_for(self, flow: Flow, call: cst.Call, env: Env, cls: cst.ClassDef | None, wrappers: bool = True) -> Sink | None:
+        """Which sink a call is, if any."""
+        func = call.func
+        qualified = self.context.qualified_name(func)
+        if qualified in self.functions:
+            return self.functions[qualified]
+        if qualified in FUNCTIONS:
+            return FUNCTIONS[qualified]
+        if wrappers:
+            target = self.target(call, cls)
+            if target is not None:
+                return self._wrapper_call(call, target, cls)
+        if not isinstance(func, cst.Attribute):
+            return None
+        method = func.attr.value
+        if method in self.methods:
+            return self.methods[method]
+        owner = flow.eval(func.value, env)
+        if owner == SQL_OBJECT:
+            return None
+        if isinstance(owner, Obj) and not owner.kind.startswith(_PARAM):
+            return sqlinfo.method_sink(owner.kind, method)
+        receiver = self.context.code_for(func.value)
+        if method == "extra":
+            if any(a.keyword is not None and a.keyword.value in ("where", "select") for a in call.args):
+                django = ".objects" in receiver or receiver.endswith("objects")
+                return Sink(sqlinfo.DRIVERS["django"], "extra", 0, confidence=Level.HIGH if django else Level.MEDIUM)
+            return None
+        return sqlinfo.by_name_sink(method, receiver)
+
+    def _wrapper_call(self, call: cst.Call, target: cst.FunctionDef, cls: cst.ClassDef | None) -> Sink | None:
+        sinks = self.wrapper_sinks(target, cls if isinstance(call.func, cst.Attribute) else None)
+        if not sinks:
+            return None
+        params = [p.name.value for p in (*target.params.posonly_params, *target.params.params)]
+        if isinstance(call.func, cst.Attribute) and params:
+            params = params[1:]  # self / cls
+        name, inner = next(iter(sinks.items()))
+        position = params.index(name) if name in params else 99
+        # the wrapper passes its SQL on; how it passes parameters is its own business: no count check
+        return dataclasses.replace(inner, sql_arg=position, sql_keywords=(name,), counts=False,
+                                   form="dbapi" if inner.form in ("dbapi", "asyncpg") else inner.form)
 
     # module-level names: evaluated lazily, once
     def module_value(self, name: str) -> Value | None:
@@ -119,13 +233,13 @@ class FileAnalysis:
                 self._init_envs[id(cls)] = env or {}
         return self._init_envs[id(cls)]
 
-    def _flow(self, cls: cst.ClassDef | None, checker: "_Checker | None" = None) -> Flow:
+    def _flow(self, cls: cst.ClassDef | None, on_call: Any = None) -> Flow:
         hooks = Hooks(
             qualified=self.context.qualified_name,
             call_value=lambda flow, call, env: _call_value(flow, call, env) or self._returned(flow, call, env, cls),
             name_value=_name_value,
             annotation_value=lambda ann: _annotation_value(self.context, ann),
-            on_call=checker.on_call if checker is not None else (lambda flow, call, env: None),
+            on_call=on_call or (lambda flow, call, env: None),
         )
         class_constants = (lambda name: self.class_value(cls, name)) if cls is not None else (lambda name: None)
         return Flow(hooks, self.module_value, class_constants)
@@ -134,15 +248,7 @@ class FileAnalysis:
         """What a function of this module returns for these arguments: one level deep, for query builders
         (`cur.execute(build_query(name))`, `sql, params = self._where(filters)`)."""
         func = call.func
-        target = None
-        if isinstance(func, cst.Name):
-            module = self.context.module_name
-            if self.context.qualified_name(func) == (f"{module}.{func.value}" if module else func.value):
-                if self._functions is None:
-                    self._functions = {s.name.value: s for s in self.context.module.body if isinstance(s, cst.FunctionDef)}
-                target = self._functions.get(func.value)
-        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in ("self", "cls"):
-            target = _methods(cls).get(func.attr.value) if cls is not None else None
+        target = self.target(call, cls)
         if target is None or len(self._active) >= 2 or id(target) in self._active:
             return None
         params = [*target.params.posonly_params, *target.params.params]
@@ -172,8 +278,8 @@ class FileAnalysis:
     def issues(self, scope: cst.FunctionDef | cst.Module, cls: cst.ClassDef | None) -> list[Issue]:
         key = id(scope)
         if key not in self.results:
-            checker = _Checker(self)
-            flow = self._flow(cls, checker)
+            checker = _Checker(self, cls)
+            flow = self._flow(cls, checker.on_call)
             try:
                 if isinstance(scope, cst.FunctionDef):
                     flow.run_function(scope)
@@ -246,15 +352,23 @@ def _annotation_value(context: FileContext, annotation: cst.BaseExpression) -> V
     if not qualified:
         return None
     driver = sqlinfo.ANNOTATION_MODULES.get(qualified.split(".")[0])
-    if qualified.startswith("django.db.backends") or qualified.startswith("django.db.connection"):
+    if qualified.startswith(("django.db.backends", "django.db.connection")):
         driver = "django"
     return Obj(driver) if driver else None
 
 
 # -- checking the calls of one function -------------------------------------------------------------------------
 
-_METHOD_NAMES = frozenset(sqlinfo.BY_NAME) | frozenset(m for ms in sqlinfo.METHODS.values() for m in ms) | {"extra"}
-_FUNCTION_NAMES = frozenset(n.rsplit(".", 1)[-1] for n in FUNCTIONS)
+_BASE_NAMES = (
+    frozenset(sqlinfo.BY_NAME) | frozenset(m for ms in sqlinfo.METHODS.values() for m in ms) | {"extra"}
+    | frozenset(n.rsplit(".", 1)[-1] for n in FUNCTIONS)
+)
+_PARAM = "param:"  # Obj kind of a wrapper's parameter while its summary is computed
+
+
+def _call_name(call: cst.Call) -> str:
+    func = call.func
+    return func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
 _RANK = {"value": 3, "identifier": 2, "fragment": 1, "head": 0}
 
 
@@ -270,18 +384,17 @@ class _Found:
 class _Checker:
     """Collects, for one function, where unsafe holes land and what is wrong with the placeholders."""
 
-    def __init__(self, analysis: FileAnalysis) -> None:
+    def __init__(self, analysis: FileAnalysis, cls: cst.ClassDef | None) -> None:
         self.analysis = analysis
+        self.cls = cls
         self.context = analysis.context
         self.holes: dict[int, _Found] = {}
         self.issues: list[Issue] = []
 
     def on_call(self, flow: Flow, call: cst.Call, env: Env) -> None:
-        func = call.func
-        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
-        if name not in self.analysis.method_names and name not in self.analysis.function_names:
+        if not self.analysis.is_candidate(call):
             return
-        sink = self._sink(flow, call, env)
+        sink = self.analysis.sink_for(flow, call, env, self.cls)
         if sink is None:
             return
         if sink.form == "extra":
@@ -318,32 +431,6 @@ class _Checker:
         previous = self.holes.get(key)
         if previous is None or _RANK[found.spot.kind] > _RANK[previous.spot.kind]:
             self.holes[key] = found
-
-    # which sink a call is
-    def _sink(self, flow: Flow, call: cst.Call, env: Env) -> Sink | None:
-        func = call.func
-        qualified = self.context.qualified_name(func)
-        if qualified in self.analysis.functions:
-            return self.analysis.functions[qualified]
-        if qualified in FUNCTIONS:
-            return FUNCTIONS[qualified]
-        if not isinstance(func, cst.Attribute):
-            return None
-        method = func.attr.value
-        if method in self.analysis.methods:
-            return self.analysis.methods[method]
-        owner = flow.eval(func.value, env)
-        if owner == SQL_OBJECT:
-            return None
-        if isinstance(owner, Obj):
-            return sqlinfo.method_sink(owner.kind, method)
-        receiver = self.context.code_for(func.value)
-        if method == "extra":
-            if any(a.keyword is not None and a.keyword.value in ("where", "select") for a in call.args):
-                django = ".objects" in receiver or receiver.endswith("objects")
-                return Sink(sqlinfo.DRIVERS["django"], "extra", 0, confidence=Level.HIGH if django else Level.MEDIUM)
-            return None
-        return sqlinfo.by_name_sink(method, receiver)
 
     def _refine_pandas(self, flow: Flow, call: cst.Call, env: Env, sink: Sink) -> Sink:
         """pandas.read_sql(sql, con): the connection's driver decides the placeholder."""
@@ -512,8 +599,8 @@ def _before(reading: Reading, index: int, quoted: bool) -> str:
         before = before[: before.rfind("'")] if "'" in before else before
     before = " ".join(before.split())
     words = before.split(" ")
-    tail = " ".join(words[-4:]) if len(words) > 4 else before
-    return ("... " if len(words) > 4 else "") + tail.rstrip() + " "
+    tail = (" ".join(words[-4:]) if len(words) > 4 else before).rstrip()
+    return ("... " if len(words) > 4 else "") + tail + ("" if tail.endswith("(") or not tail else " ")
 
 
 def _placeholder(sink: Sink, reading: Reading, index: int, name: str) -> str:
@@ -538,6 +625,15 @@ def _hole_issue(found: _Found, context: FileContext) -> Issue:
         extra = ""
         if sink.driver.name in ("psycopg", "psycopg2"):
             extra = f", or compose the query with `sql.SQL(...).format(sql.Identifier({shown}))`"
+        items = _collection(found.hole.node, context)
+        if items != shown:  # a list of names joined into the SQL
+            return Issue(
+                "SQL002", found.hole.node,
+                f"`{shown}` puts names from `{items}` into the SQL as {spot.clause}; a parameter cannot stand for a "
+                f"name, so check every one against a fixed set first (`if not set({items}) <= "
+                f"{_allowlist_name(spot)}: raise ...`)",
+                confidence,
+            )
         return Issue(
             "SQL002", found.hole.node,
             f"`{shown}` is formatted into the SQL as {spot.clause}; a parameter cannot stand for a name, so check it "
@@ -608,6 +704,8 @@ def _value_message(found: _Found, context: FileContext, code: str, index: int) -
 
 def _collection(node: cst.CSTNode, context: FileContext) -> str:
     """`ids` for `map(str, ids)` or `str(i) for i in ids`: what the IN list is made of."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "join" and node.args:
+        node = node.args[0].value
     if isinstance(node, (cst.GeneratorExp, cst.ListComp, cst.SetComp)):
         node = node.for_in.iter
     elif isinstance(node, cst.Call) and len(node.args) == 2 and context.qualified_name(node.func) == "builtins.map":
@@ -629,8 +727,10 @@ def _wrong_style_message(wrong: sqlinfo.Placeholder, driver: sqlinfo.Driver, rea
 
 class _SqlRule(Rule):
     standard = STANDARD_SQL
+    # the sinks' names, plus SQL's own words in capitals: a file that only calls a sink from `extra-sinks` still
+    # runs (the engine's pre-filter cannot see options)
     TRIGGERS = (b"execute", b"exec_driver_sql", b"text(", b"raw(", b"fetch", b"read_sql", b"extra(", b"RawSQL", b"SQL(",
-                b"iterate(")
+                b"iterate(", b"SELECT ", b"INSERT ", b"UPDATE ", b"DELETE ")
 
     def __init__(self, context: FileContext, options: dict[str, Any]) -> None:
         super().__init__(context, options)
@@ -651,9 +751,7 @@ class _SqlRule(Rule):
         self.stack.pop()
 
     def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
-        if name not in self.analysis.method_names and name not in self.analysis.function_names:
+        if not self.analysis.is_candidate(node):
             return
         scope: cst.FunctionDef | cst.Module = self.context.module
         cls = None

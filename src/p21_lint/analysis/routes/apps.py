@@ -226,12 +226,13 @@ class AppRoutes:
         registered = f"{facts.path}:{decl.line}"
         out = []
         for method, method_handler in methods:
-            file, line, fn = handler_location(index, method_handler, facts, decl.line)
+            file, line, fn = handler_location(index, method_handler, facts, decl.handler_line or decl.line)
             name = decl.name or index.short(handler)
             if framework == "flask" and not decl.name:
                 name = ".".join([*ctx.labels, index.short(handler)])
             draft = Draft(framework, method, path, method_handler, file, line, registered, name,
-                          notes=[*notes, *path_notes], decl_line=decl.line if file == facts.path else 0)
+                          notes=[*notes, *path_notes],
+                          decl_line=decl.line if file == facts.path and decl.line <= line else 0)
             if handler.startswith("?"):
                 draft.notes.append(f"the handler `{handler[1:]}` cannot be followed statically")
             self._evidence(draft, decl, fn, handler, ctx, framework)
@@ -313,6 +314,7 @@ class AppRoutes:
                 for value in found[0] if found else ():
                     why = judge.decorator(Call(value.rstrip("()"), called=value.endswith("()")))
                     if why is not None:
+                        judge.note_used(value.rstrip("()"), "decorator")
                         draft.evidence.append(f"{why} in `{attr}` of `{index.short(found[1])}`")
             if (why := judge.mixin(cls_name)) is not None:
                 draft.evidence.append(why)
@@ -322,4 +324,7 @@ class AppRoutes:
                 draft.evidence.append(f"before_request {why} ({where})")
         if (why := body_evidence(index, fn, judge)) is not None:
             draft.evidence.append(why)
-        draft.suggestion = "flask-class" if framework == "flask" and cls_name else framework
+        draft.suggestion = framework
+        if framework == "flask" and cls_name:
+            resource = any(c.startswith(("flask_restx.", "flask_restful.", "flask_restplus.")) for c in index.lineage(cls_name))
+            draft.suggestion = "flask-resource" if resource else "flask-class"

@@ -44,9 +44,15 @@ AUTH_MIXINS = frozenset({
     "braces.views.SuperuserRequiredMixin", "braces.views.GroupRequiredMixin",
     "flask_login.mixins.LoginRequiredMixin",
 })
+# objects whose `login_required` authenticates (flask_httpauth's HTTPBasicAuth / HTTPTokenAuth, ...)
+AUTH_OBJECT_PACKAGES = ("flask_httpauth.", "flask_login.", "flask_security.", "flask_jwt_extended.", "flask_praetorian.")
 METHOD_DECORATOR = frozenset({"django.utils.decorators.method_decorator"})
 DRF_PERMISSION_DECORATOR = frozenset({"rest_framework.decorators.permission_classes"})
+LOGIN_CHECKS = frozenset({"is_authenticated", "has_perm", "has_perms"})
+REFUSAL_MARKS = frozenset({"401", "403", "redirect-login"})
 ALLOW_ANY = "AllowAny"
+# libraries whose names may sound like auth but are not (`OAuth2PasswordRequestForm` is the login form)
+NOT_AUTH_PACKAGES = ("fastapi.", "starlette.", "pydantic.", "sqlalchemy.", "sqlmodel.", "typing.", "builtins.")
 LOGIN_REQUIRED_MIDDLEWARE = "django.contrib.auth.middleware.LoginRequiredMiddleware"
 DRF_ROOT = "rest_framework."
 
@@ -58,12 +64,13 @@ AUTH_DECORATOR_NAME = re.compile(
     r"((login|auth|jwt|token|permission|permissions|role|roles|admin|staff|superuser|user|scope|scopes)_(required|accepted|only)"
     r"|requires?_(auth|login|role|roles|permission|permissions|admin|user|scope|scopes|token)\w*"
     r"|^(authenticated|protected|restricted|authorize|authorized)$)", re.IGNORECASE)
-# the usual public endpoints: a path segment equal to one of these makes the route public by default
+# the usual public endpoints: a path segment equal to one of these (or starting with one and a dash, as in
+# `reset-password-request`; underscores count as dashes) makes the route public by default
 DEFAULT_PUBLIC_SEGMENTS = frozenset({
     "login", "signin", "sign-in", "sign_in", "signup", "sign-up", "sign_up", "register", "registration",
     "token", "access-token", "refresh", "refresh-token", "health", "healthz", "health-check", "healthcheck", "livez",
     "readyz", "ping", "docs", "redoc", "openapi", "openapi.json", "swagger", "swagger.json",
-    "password-recovery", "password-reset", "reset-password", "forgot-password", "verify-email",
+    "password-recovery", "password-reset", "reset-password", "forgot-password", "verify-email", "logout",
 })
 
 
@@ -112,7 +119,7 @@ class AuthJudge:
         if alias is not None:
             for dep in alias.depends:
                 if (why := self.dependency(dep)) is not None:
-                    return f"`{short}` = Depends({index.short(dep)}): {why}" if "`" in why else why
+                    return f"`{short}` → {why}"
             return None
         entry = index.objects.get(canon)
         if entry is not None:
@@ -139,7 +146,7 @@ class AuthJudge:
         if base and (owner := index.objects.get(index.canon(base))) is not None:  # auth.current_user of a provider
             if any(index.canon(owner[0].ctor).startswith(p.rsplit(".", 1)[0]) for p in AUTH_PROVIDERS):
                 return f"`{short}`"
-        if AUTH_DEPENDENCY_NAME.search(short):
+        if AUTH_DEPENDENCY_NAME.search(short) and not canon.startswith(NOT_AUTH_PACKAGES):
             return f"`{short}` (by name)"
         return None
 
@@ -166,21 +173,39 @@ class AuthJudge:
             if dep in fn.annotations and index.canon(dep) not in index.aliases:
                 continue
             if (why := self.dependency(dep)) is not None:
-                return f"`{short}` depends on {why}"
-        for call in fn.auth_calls:
-            if call in TOKEN_CALLS or call in ("is_authenticated", "has_perm", "has_perms", "401", "403"):
-                return f"`{short}` ({_describe(call)})"
-            callee = index.canon(call)
-            if callee in index.functions and callee != canon:
-                if (why := self.function(callee)) is not None:
-                    return f"`{short}` calls {why}"
-            elif callee not in index.functions:
-                return f"`{short}` (calls `{index.short(call)}`)"
+                return f"`{short}` → {why}"
+        if (why := self.body(fn.auth_calls, canon, handler=False)) is not None:
+            return f"`{short}` → {why}"
         for deco in fn.decorators:
             if (why := self.decorator(deco)) is not None:
-                return f"`{short}` is decorated with {why}"
+                return f"`{short}` → {why}"
         if AUTH_DEPENDENCY_NAME.search(short) and re.search(r"user|auth|token|login|permission|admin|key", short, re.I):
             return f"`{short}` (by name)"
+        return None
+
+    def body(self, calls: tuple[str, ...], owner: str, handler: bool) -> str | None:
+        """Evidence in a function body: a token decoded, a login check that refuses (`if not
+        current_user.is_authenticated: abort(401)`), a call to an auth function. A dependency, hook or decorator
+        that refuses with 401/403 or redirects to the login page authenticates; a handler needs more, since it may
+        refuse for other reasons (a permission on an object it loaded)."""
+        refusals = [c for c in calls if c in REFUSAL_MARKS]
+        checks = [c for c in calls if c in LOGIN_CHECKS]
+        tokens = [c for c in calls if c in TOKEN_CALLS]
+        if tokens:
+            return f"calls `{tokens[0]}`"
+        if checks and refusals:
+            return f"checks `{checks[0]}` and {_describe(refusals[0])}"
+        if refusals and not handler:
+            return _describe(refusals[0])
+        for call in calls:
+            if call in REFUSAL_MARKS or call in LOGIN_CHECKS:
+                continue
+            callee = self.index.canon(call)
+            if callee in self.index.functions:
+                if callee != owner and (why := self.function(callee)) is not None:
+                    return why
+            else:
+                return f"calls `{self.index.short(call)}`"
         return None
 
     # -- decorators, permission classes, mixins (Flask, Django, DRF) ---------------------------------------------------
@@ -189,14 +214,20 @@ class AuthJudge:
         short = self.index.short(name)
         if _configured(name, self.settings.auth_dependencies) or name in AUTH_DECORATORS:
             return f"`@{short}`"
+        base, _, attr = name.rpartition(".")
+        owner = self.index.objects.get(base) if base else None
+        if owner is not None and attr in ("login_required", "auth_required", "jwt_required") and \
+                self.index.canon(owner[0].ctor).startswith(AUTH_OBJECT_PACKAGES):
+            return f"`@{self.index.short(base)}.{attr}`"  # flask_httpauth: token_auth.login_required
         if name in DRF_PERMISSION_DECORATOR:
-            return self.permission_classes(call.args)[1] if self.permission_classes(call.args)[0] == "auth" else None
+            state, why = self.permission_classes(call.args)
+            return why if state == "auth" else None
         if name in METHOD_DECORATOR and call.args:
             return self.decorator(Call(call.args[0].rstrip("()"), called=call.args[0].endswith("()")))
         if name in self.index.functions and (why := self.function(name)) is not None:
-            return f"`@{short}` ({why})"
+            return f"`@{why[1:]}" if why.startswith("`") else why
         if AUTH_DECORATOR_NAME.search(short):
-            return f"`@{short}`" + ("" if "." in name and not name.startswith(self._project_roots()) else " (by name)")
+            return f"`@{short}` (by name)"
         return None
 
     def permission_classes(self, values: tuple[str, ...]) -> tuple[str, str]:
@@ -215,9 +246,6 @@ class AuthJudge:
             if base in AUTH_MIXINS or _configured(base, self.settings.auth_dependencies):
                 return f"`{self.index.short(base)}`"
         return None
-
-    def _project_roots(self) -> tuple[str, ...]:
-        return tuple({m.split(".", 1)[0] + "." for m in self.index.modules if m})
 
     # -- what to suggest -------------------------------------------------------------------------------------------
     def note_used(self, name: str, where: str) -> None:
@@ -240,7 +268,7 @@ class AuthJudge:
                 return ("add a dependency that authenticates the caller, e.g. a parameter "
                         "`current_user: User = Depends(get_current_user)` where `get_current_user` reads an "
                         "`OAuth2PasswordBearer` token, or `dependencies=[Depends(get_current_user)]`")
-            if alias is not None and dep is None and self.index.aliases[alias].depends:
+            if alias is not None and self.index.aliases[alias].depends:  # the alias's own dependency: the plain one
                 dep = self.index.aliases[alias].depends[0]
             parts = []
             if alias is not None:
@@ -255,6 +283,8 @@ class AuthJudge:
         decorator = self.index.short(decorator) if decorator else None
         if kind == "django-class":
             return "add `LoginRequiredMixin` as the first base class (or `@method_decorator(login_required, name=\"dispatch\")`)"
+        if kind == "flask-resource":
+            return f"add `method_decorators = [{decorator or 'login_required'}]` to the resource class"
         if kind == "flask-class":
             return f"add `decorators = [{decorator or 'login_required'}]` to the view class"
         return f"add `@{decorator or 'login_required'}`"
@@ -270,8 +300,9 @@ class AuthJudge:
             if fnmatch.fnmatchcase(path, glob) or fnmatch.fnmatchcase(path.rstrip("/") or "/", glob.rstrip("/") or "/"):
                 return f"public = [\"{pattern}\"] in config"
         if self.settings.public_defaults:
-            segments = [s.lower() for s in path.split("/") if s and not s.startswith("{")]
-            usual = [s for s in segments if s in DEFAULT_PUBLIC_SEGMENTS]
+            segments = [s.lower().replace("_", "-") for s in path.split("/") if s and not s.startswith("{")]
+            usual = [s for s in segments if s in DEFAULT_PUBLIC_SEGMENTS
+                     or any(s.startswith(d + "-") for d in DEFAULT_PUBLIC_SEGMENTS if d != "token")]
             if usual:
                 return f"a usual public endpoint (`{usual[-1]}`)"
             if path == "/" and method in ("GET", "HEAD", "ANY"):
@@ -286,8 +317,8 @@ def _scheme(name: str) -> bool:
 def _describe(call: str) -> str:
     if call in ("401", "403"):
         return f"refuses with {call}"
-    if call in ("is_authenticated", "has_perm", "has_perms"):
-        return f"checks `{call}`"
+    if call == "redirect-login":
+        return "redirects to the login page"
     return f"calls `{call}`"
 
 

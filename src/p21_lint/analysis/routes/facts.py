@@ -61,6 +61,7 @@ class RouteDecl:
     name: str = ""  # name= / endpoint=
     dependencies: tuple[str, ...] = ()  # dependencies=[Depends(x)] on the route
     public: bool = False  # a `# p21: public` comment
+    handler_line: int = 0  # the handler's def, when it is a plain function of this file (`add_url_rule(..., fn)`)
 
 
 @dataclass(frozen=True, slots=True)

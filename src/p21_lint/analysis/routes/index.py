@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from p21_lint.analysis.routes.facts import Alias, ClassInfo, Const, FunctionInfo, ObjectDef, PathParts
+from p21_lint.analysis.routes.facts import (
+    Alias,
+    ClassInfo,
+    Const,
+    FunctionInfo,
+    ObjectDef,
+    PathParts,
+)
 from p21_lint.model import Facts
 
 

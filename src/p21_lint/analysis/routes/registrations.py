@@ -32,13 +32,15 @@ def _looks_like_path(node: cst.BaseExpression | None) -> bool:
 
 class Registrations(FactCollector):
     TRIGGERS = (b"route", b"Router", b"register_blueprint", b"add_url_rule", b"add_namespace", b"add_resource",
-                b".mount(", b"before_request", b"before_app_request", b"init_app", b".websocket")
+                b".mount(", b"before_request", b"before_app_request", b"init_app", b".websocket", b".get(", b".post(",
+                b".put(", b".patch(", b".delete(", b".head(", b".options(")
 
     def __init__(self, context) -> None:
         super().__init__(context)
         self.routes: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         self.mounts: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         self.hooks: list[tuple[cst.CSTNode, dict[str, Any]]] = []
+        self.defs: dict[str, cst.FunctionDef] = {}  # functions of this file, for handlers registered by a call
 
     def _owner(self, node: cst.BaseExpression) -> str | None:
         name = exprs.ref(self.context, node)
@@ -53,6 +55,7 @@ class Registrations(FactCollector):
 
     # -- decorators --------------------------------------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.defs.setdefault(exprs.defined_name(self.context, node.name.value), node)
         self._decorated(node)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -174,9 +177,14 @@ class Registrations(FactCollector):
                                    "dependencies": exprs.dependency_list(ctx, node)}))
 
     def collect(self) -> dict[str, Any]:
-        lines = node_lines(self.context.module, [n for n, _ in (*self.routes, *self.mounts, *self.hooks)])
+        called = {f["handler"]: self.defs[f["handler"]] for n, f in self.routes
+                  if isinstance(n, cst.Call) and f["handler"] in self.defs}
+        nodes = [n for n, _ in (*self.routes, *self.mounts, *self.hooks)] + list(called.values())
+        lines = node_lines(self.context.module, nodes)
+        handler_lines = {name: lines.get(node, 0) for name, node in called.items()}
         return {
-            "route_decls": tuple(RouteDecl(line=lines.get(n, 0), **f) for n, f in self.routes),
+            "route_decls": tuple(RouteDecl(line=lines.get(n, 0), handler_line=handler_lines.get(f["handler"], 0), **f)
+                                 for n, f in self.routes),
             "route_mounts": tuple(Mount(line=lines.get(n, 0), **f) for n, f in self.mounts),
             "route_hooks": tuple(Hook(line=lines.get(n, 0), **f) for n, f in self.hooks),
         }

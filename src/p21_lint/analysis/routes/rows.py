@@ -8,8 +8,6 @@ from p21_lint.analysis.routes.facts import FunctionInfo
 from p21_lint.analysis.routes.index import Index
 from p21_lint.model import Facts
 
-STRONG_BODY_CHECKS = ("is_authenticated", "has_perm", "has_perms")
-
 
 @dataclass(frozen=True)
 class RouteRow:
@@ -67,21 +65,9 @@ def handler_location(index: Index, handler: str, fallback: Facts, fallback_line:
 
 
 def body_evidence(index: Index, fn: FunctionInfo | None, judge) -> str | None:
-    """A check inside the handler itself: `if not current_user.is_authenticated`, `jwt.decode(...)`, a call to an
-    auth function. (A refusal with 401/403 alone is not enough in a handler: it may be a permission check on an
-    already public resource.)"""
-    if fn is None:
+    """A check inside the handler itself: `jwt.decode(...)`, `if not current_user.is_authenticated: abort(401)`,
+    a call to an auth function."""
+    if fn is None or not fn.auth_calls:
         return None
-    from p21_lint.analysis.routes.symbols import TOKEN_CALLS
-
-    for call in fn.auth_calls:
-        if call in STRONG_BODY_CHECKS:
-            return f"the handler checks `{call}`"
-        if call in TOKEN_CALLS:
-            return f"the handler calls `{call}`"
-        if call in ("401", "403"):
-            continue
-        why = judge.function(call) if index.canon(call) in index.functions else f"`{index.short(call)}`"
-        if why:
-            return f"the handler calls {why}"
-    return None
+    why = judge.body(fn.auth_calls, index.canon(fn.name), handler=True)
+    return f"the handler {why}" if why and not why.startswith("`") else f"the handler calls {why}" if why else None

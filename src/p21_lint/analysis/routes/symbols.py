@@ -12,7 +12,14 @@ import libcst as cst
 from p21_lint.analysis.collector import FactCollector
 from p21_lint.analysis.names import dotted
 from p21_lint.analysis.routes import exprs
-from p21_lint.analysis.routes.facts import Alias, Call, ClassInfo, Const, FunctionInfo, ObjectDef
+from p21_lint.analysis.routes.facts import (
+    Alias,
+    Call,
+    ClassInfo,
+    Const,
+    FunctionInfo,
+    ObjectDef,
+)
 from p21_lint.analysis.routes.lines import node_lines
 
 # objects made inside functions are kept only when they come from a web framework (an app in a factory)
@@ -40,7 +47,10 @@ AUTH_CALL_NAME = re.compile(
     r"|verify_jwt_in_request|require_(auth|login|user)\w*|check_(auth|token)\w*|(verify|validate)_api_key)$"
 )
 AUTH_ATTRS = frozenset({"is_authenticated", "has_perm", "has_perms"})
-REFUSALS = frozenset({"abort", "HTTPException", "HTTPError", "AuthenticationFailed", "NotAuthenticated"})
+REFUSALS = frozenset({"abort", "HTTPException", "HTTPError", "Response", "JSONResponse"})
+# exceptions and calls that refuse a request for lack of authentication: what each one means
+DENIALS = {"PermissionDenied": "403", "Unauthorized": "401", "Forbidden": "403", "NotAuthenticated": "401",
+           "AuthenticationFailed": "401", "redirect_to_login": "redirect-login", "unauthorized": "redirect-login"}
 _MAX_CONST = 200
 
 
@@ -63,7 +73,8 @@ class _Function:
 class Symbols(FactCollector):
     TRIGGERS = (b"route", b"Route", b"Router", b"FastAPI", b"Flask", b"Blueprint", b"Depends", b"Security",
                 b"Annotated", b"jwt", b"token", b"urlpatterns", b"View", b"request", b"login_required",
-                b"permission", b"settings", b"Settings", b"Namespace", b"Resource", b"_STR", b"PREFIX", b"prefix")
+                b"permission", b"settings", b"Settings", b"Namespace", b"Resource", b"_STR", b"PREFIX", b"prefix",
+                b"ROOT_URLCONF", b"MIDDLEWARE", b"REST_FRAMEWORK", b"URL")
 
     def __init__(self, context) -> None:
         super().__init__(context)
@@ -130,6 +141,22 @@ class Symbols(FactCollector):
             for arg in node.args:
                 if isinstance(arg.value, cst.Integer) and arg.value.value in ("401", "403"):
                     self.stack[-1].auth_calls.add(arg.value.value)
+        elif name and name.rsplit(".", 1)[-1] in DENIALS:
+            self.stack[-1].auth_calls.add(DENIALS[name.rsplit(".", 1)[-1]])
+        elif name and name.rsplit(".", 1)[-1] == "redirect" and "login" in self.context.code_for(node).lower():
+            self.stack[-1].auth_calls.add("redirect-login")  # redirect(url_for("auth.login"))
+
+    def visit_Raise(self, node: cst.Raise) -> None:
+        if self.stack and isinstance(node.exc, (cst.Name, cst.Attribute)):  # `raise PermissionDenied`
+            name = dotted(node.exc) or ""
+            if name.rsplit(".", 1)[-1] in DENIALS:
+                self.stack[-1].auth_calls.add(DENIALS[name.rsplit(".", 1)[-1]])
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if self.stack and isinstance(node.value, cst.Tuple):  # `return jsonify(error="..."), 401`
+            for element in node.value.elements:
+                if isinstance(element.value, cst.Integer) and element.value.value in ("401", "403"):
+                    self.stack[-1].auth_calls.add(element.value.value)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if not self.stack:

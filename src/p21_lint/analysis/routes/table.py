@@ -189,6 +189,8 @@ def _reach(rows: list[RouteRow], candidates: list[int], url: tuple[tuple[bool, s
     trailing slash is ignored: frameworks redirect it)."""
     if name:
         return tuple(i for i in candidates if _name_matches(rows[i].name, name))
+    if not any(known and text for known, text in url):
+        return ()  # nothing of the URL is known: it reaches no route in particular
     if url and url[-1][0]:
         url = (*url[:-1], (True, _strip_slash(url[-1][1])))
     for strict in (True, False):

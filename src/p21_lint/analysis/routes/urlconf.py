@@ -8,10 +8,18 @@ from __future__ import annotations
 
 from p21_lint.analysis.routes import paths
 from p21_lint.analysis.routes.auth import (
-    LOGIN_REQUIRED_MIDDLEWARE, PUBLIC_DECORATORS, AuthJudge,
+    DRF_PERMISSION_DECORATOR,
+    LOGIN_REQUIRED_MIDDLEWARE,
+    PUBLIC_DECORATORS,
+    AuthJudge,
 )
 from p21_lint.analysis.routes.exprs import unquote
-from p21_lint.analysis.routes.facts import Call, ClassInfo, FunctionInfo, RouterRegistration, UrlEntry
+from p21_lint.analysis.routes.facts import (
+    Call,
+    FunctionInfo,
+    RouterRegistration,
+    UrlEntry,
+)
 from p21_lint.analysis.routes.index import Index
 from p21_lint.analysis.routes.rows import Draft, body_evidence
 from p21_lint.model import Facts
@@ -24,6 +32,7 @@ METHOD_DECORATORS = {
 REQUIRE_METHODS = "django.views.decorators.http.require_http_methods"
 API_VIEW = "rest_framework.decorators.api_view"
 ACTION = "rest_framework.decorators.action"
+ADMIN_SITE = "django.contrib.admin.site."
 DRF_ROUTERS = {"rest_framework.routers.DefaultRouter", "rest_framework.routers.SimpleRouter"}
 # HTTP methods of library class-based views, by class name
 LIBRARY_VIEW_METHODS = {
@@ -108,6 +117,9 @@ class DjangoRoutes:
         for entry, facts in sorted(self.lists.get(name, []), key=lambda e: (e[1].path, e[0].line)):
             piece, notes = self._piece(entry)
             where = f"{facts.path}:{entry.line}"
+            if entry.kind == "view" and self.index.canon(entry.target).startswith(ADMIN_SITE):
+                self.notes.append(f"{where}: the Django admin site is not listed (Django requires a staff login)")
+                continue
             if entry.kind == "view":
                 self._view(entry, facts, prefix + piece, namespaces, [*wrappers, *entry.wrappers], notes)
                 continue
@@ -173,7 +185,7 @@ class DjangoRoutes:
                                 notes=[*notes, f"`{index.short(target)}`: its HTTP methods are not known"]),
                           wrappers, None, target)
                 return
-            for method, handler in methods:
+            for method, _ in methods:
                 self._class_row(target, method, method.lower(), path, name, registered, facts,
                                 entry.line, wrappers, notes)
             return
@@ -321,6 +333,8 @@ class DjangoRoutes:
             if name in PUBLIC_DECORATORS:
                 draft.public_reason = f"`@{index.short(name)}`"
                 continue
+            if name in DRF_PERMISSION_DECORATOR:
+                continue  # judged with the permission classes below
             why = judge.decorator(deco)
             if why is not None:
                 judge.note_used(deco.name, "decorator")
@@ -332,10 +346,10 @@ class DjangoRoutes:
             found = index.class_attr(cls, "permission_classes")
             if found is not None:
                 permission = (found[0], f"`{index.short(found[1])}`")
-        if permission is None and drf and any(index.canon(d.name) == "rest_framework.decorators.permission_classes"
-                                              for d in decorators):
-            permission = ((), "")  # the decorator was judged above
-        if permission is not None and permission[1]:
+        for deco in decorators:
+            if permission is None and index.canon(deco.name) in DRF_PERMISSION_DECORATOR:
+                permission = (deco.args, "`@permission_classes`")
+        if permission is not None:
             state, why = judge.permission_classes(permission[0])
             if state == "auth":
                 draft.evidence.append(f"{why} on {permission[1]}")
