@@ -118,8 +118,10 @@ class FileAnalysis:
             return self._wrappers[key]
         self._wrappers[key] = found = {}
         base = _BASE_NAMES | frozenset(self.methods) | frozenset(n.rsplit(".", 1)[-1] for n in self.functions)
-        if not any(_call_name(c) in base for c in calls_in(func.body)):
-            return found
+        params = func.params
+        names = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+        if not any(_call_name(c) in base and _passes_name(c, names) for c in calls_in(func.body)):
+            return found  # a wrapper hands its parameter straight on: `cursor.execute(sql, params)`
 
         def on_call(flow: Flow, call: cst.Call, env: Env) -> None:
             sink = self.sink_for(flow, call, env, cls, wrappers=False)
@@ -129,7 +131,6 @@ class FileAnalysis:
                 found.setdefault(value.kind[len(_PARAM):], sink)
 
         flow = self._flow(cls, on_call)
-        params = func.params
         env: Env = {}
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
             ann = param.annotation
@@ -364,6 +365,10 @@ _BASE_NAMES = (
     | frozenset(n.rsplit(".", 1)[-1] for n in FUNCTIONS)
 )
 _PARAM = "param:"  # Obj kind of a wrapper's parameter while its summary is computed
+
+
+def _passes_name(call: cst.Call, names: set[str]) -> bool:
+    return any(isinstance(a.value, cst.Name) and a.value.value in names for a in call.args)
 
 
 def _call_name(call: cst.Call) -> str:

@@ -204,6 +204,11 @@ class AppRoutes:
             for decl in facts.route_decls:
                 owner = index.canon(decl.owner)
                 node = self.nodes.get(owner)
+                known = index.objects.get(owner)
+                if node is None and known is not None:  # Slack Bolt's app.options(...), a cache's .get(...)
+                    self.notes.append(f"{facts.path}:{decl.line}: `{index.short(owner)}.{decl.verb}(...)` is not listed: "
+                                      f"`{index.short(owner)}` is a `{index.canon(known[0].ctor)}`, not a web app or router")
+                    continue
                 if node is None:
                     framework = "flask" if decl.verb in ("route", "add_url_rule", "add_resource") else "fastapi"
                     ctx = Context([], [], [], [], [], False)

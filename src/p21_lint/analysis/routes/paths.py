@@ -102,7 +102,8 @@ def specificity(template: str) -> int:
 
 # -- matching ------------------------------------------------------------------------------------------------------
 # Tokens: a character ("c", ch), or a wildcard that matches one non-slash character ("s1"), any number of them
-# ("s*"), any character ("a1") or any number of any characters ("a*").
+# ("s*"), any character ("a1"), any number of any characters ("a*"), or (in a test URL) an unknown prefix ("p*"),
+# which stands for literal text of the route only: a prefix constant never ends inside a route parameter.
 
 
 @functools.lru_cache(maxsize=4096)
@@ -143,7 +144,7 @@ def url_tokens(parts: tuple[tuple[bool, str], ...]) -> tuple[tuple[str, str], ..
         if known:
             out.extend(("c", ch) for ch in text)
         elif index == 0:
-            out.append(("a*", ""))
+            out.append(("p*", ""))
         else:
             out.extend((("s1", ""), ("s*", "")))
     return tuple(out)
@@ -151,6 +152,8 @@ def url_tokens(parts: tuple[tuple[bool, str], ...]) -> tuple[tuple[str, str], ..
 
 def _compatible(a: tuple[str, str], b: tuple[str, str], strict: bool) -> bool:
     ka, kb = a[0], b[0]
+    if kb == "p*":
+        return ka == "c"
     if ka == "c" and kb == "c":
         return a[1] == b[1]
     if ka == "c" and kb[0] == "s" and strict:
@@ -162,36 +165,50 @@ def _compatible(a: tuple[str, str], b: tuple[str, str], strict: bool) -> bool:
     return True
 
 
-def tokens_match(route: tuple[tuple[str, str], ...], url: tuple[tuple[str, str], ...], strict: bool) -> bool:
-    """Whether some concrete URL is matched by both the route template and the test URL pattern."""
-    seen: set[tuple[int, int]] = set()
-    stack = [(0, 0)]
+def tokens_match(route: tuple[tuple[str, str], ...], url: tuple[tuple[str, str], ...], strict: bool) -> int:
+    """-1 when no concrete URL is matched by both the route template and the test URL pattern; else the most
+    characters of the URL's literal text that the route's literal text can match (to prefer `/users/{id}` over
+    `/items/{path:path}` for `{prefix}/users/{id}`)."""
     nr, nu = len(route), len(url)
-    while stack:
-        i, j = stack.pop()
-        if (i, j) in seen:
-            continue
-        seen.add((i, j))
+    if nr + nu > 600:  # beyond any real path; keeps the recursion shallow
+        return -1
+    memo: dict[tuple[int, int], int] = {}
+
+    def best(i: int, j: int) -> int:
+        if (i, j) in memo:
+            return memo[(i, j)]
         if i == nr and j == nu:
-            return True
+            memo[(i, j)] = 0
+            return 0
         r = route[i] if i < nr else None
         u = url[j] if j < nu else None
+        found = -1
         if r is not None and r[0].endswith("*"):
-            stack.append((i + 1, j))
+            found = max(found, best(i + 1, j))
         if u is not None and u[0].endswith("*"):
-            stack.append((i, j + 1))
+            found = max(found, best(i, j + 1))
         if r is not None and u is not None and _compatible(r, u, strict):
             ni = i if r[0].endswith("*") else i + 1
             nj = j if u[0].endswith("*") else j + 1
             if (ni, nj) != (i, j):
-                stack.append((ni, nj))
-    return False
+                rest = best(ni, nj)
+                if rest >= 0:
+                    found = max(found, rest + (r[0] == "c" and u[0] == "c"))
+        memo[(i, j)] = found
+        return found
+
+    return best(0, 0)
+
+
+def match_score(template: str, url: tuple[tuple[bool, str], ...], strict: bool = True) -> int:
+    """-1 when the test URL cannot reach the template; else how well it fits (higher is better)."""
+    if all(known for known, _ in url):
+        return specificity(template) if template_regex(template).fullmatch("".join(t for _, t in url)) else -1
+    return tokens_match(template_tokens(template), url_tokens(url), strict)
 
 
 def matches(template: str, url: tuple[tuple[bool, str], ...], strict: bool = True) -> bool:
-    if all(known for known, _ in url):
-        return template_regex(template).fullmatch("".join(text for _, text in url)) is not None
-    return tokens_match(template_tokens(template), url_tokens(url), strict)
+    return match_score(template, url, strict) >= 0
 
 
 def example_url(template: str) -> str:

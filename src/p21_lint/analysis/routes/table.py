@@ -194,12 +194,10 @@ def _reach(rows: list[RouteRow], candidates: list[int], url: tuple[tuple[bool, s
     if url and url[-1][0]:
         url = (*url[:-1], (True, _strip_slash(url[-1][1])))
     for strict in (True, False):
-        hits = [i for i in candidates if paths.matches(_strip_slash(rows[i].path), url, strict)]
-        if hits:
-            if all(known for known, _ in url):
-                best = max(paths.specificity(rows[i].path) for i in hits)
-                hits = [i for i in hits if paths.specificity(rows[i].path) == best]
-            return tuple(hits)
+        scores = {i: paths.match_score(_strip_slash(rows[i].path), url, strict) for i in candidates}
+        best = max(scores.values(), default=-1)
+        if best >= 0:
+            return tuple(i for i, score in scores.items() if score == best)
     return ()
 
 
