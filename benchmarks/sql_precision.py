@@ -95,7 +95,9 @@ def run_p21(files: dict[str, str]) -> list[Hit]:
 def run_bandit() -> list[Hit]:
     proc = subprocess.run(
         [sys.executable, "-m", "bandit", "-r", str(CORPUS), "-t", "B608", "-f", "json", "-q"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     data = json.loads(proc.stdout)
     if data.get("errors"):
@@ -112,7 +114,9 @@ def run_ruff() -> list[Hit]:
     command = [str(ruff)] if ruff.exists() else [sys.executable, "-m", "ruff"]
     proc = subprocess.run(
         [*command, "check", "--select", "S608", "--output-format", "json", "--isolated", "--no-cache", str(CORPUS)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode not in (0, 1):
         raise SystemExit(f"ruff failed: {proc.stderr}")

@@ -97,13 +97,15 @@ LEVEL = click.Choice(["low", "medium", "high"], case_sensitive=False)
               help="Report format on standard output. `github`: annotations, and the job summary to $GITHUB_STEP_SUMMARY.")
 @click.option("--output", "-o", "outputs", multiple=True, metavar="[FORMAT:]PATH", help="Also write the report to PATH, as FORMAT (default: --format). Repeatable.")
 @click.option("--show-suppressed", is_flag=True, help="List suppressed findings too.")
+@click.option("--fix", is_flag=True, help="Rewrite SQL001's plain case (an inline f-string/%/format query to a known driver) into placeholders plus parameters, then check.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print the diff --fix would make and exit (1 if it would change anything).")
 @click.option("--no-coverage", is_flag=True, help="Skip the coverage gate whatever thresholds the config sets (per-commit hooks).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 when a gate fails (a tool error still exits 2).")
 def check(paths: tuple[str, ...], config_file: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
           exclude: tuple[str, ...], min_coverage: float | None, min_diff_coverage: float | None, min_endpoint_coverage: float | None,
           coverage_data: str | None, security: bool | None,
           style: bool | None, bandit_severity: str | None, bandit_confidence: str | None, fail_on: str | None, jobs: int | None,
-          baseline: str | None, diff_base: str | None, cache: bool | None, cache_dir: str | None, fmt: str, outputs: tuple[str, ...], show_suppressed: bool, no_coverage: bool, exit_zero: bool) -> None:
+          baseline: str | None, diff_base: str | None, cache: bool | None, cache_dir: str | None, fmt: str, outputs: tuple[str, ...], show_suppressed: bool, fix: bool, show_diff: bool, no_coverage: bool, exit_zero: bool) -> None:
     """Check PATHS (default: the project root) and print one pass/fail report."""
     from p21_lint.check import run_check
     from p21_lint.report import RENDERERS
@@ -127,6 +129,8 @@ def check(paths: tuple[str, ...], config_file: str | None, select: tuple[str, ..
         config = replace(config, exclude=(*config.exclude, *exclude))
     if no_coverage:  # no thresholds: the gate reports itself skipped
         config = replace(config, min_coverage=None, min_diff_coverage=None, coverage=replace(config.coverage, business_logic=()))
+    if fix or show_diff:
+        _apply_fixes(config, write=not show_diff)
     try:
         report = run_check(config)
     except ConfigError as exc:
@@ -157,6 +161,26 @@ def check(paths: tuple[str, ...], config_file: str | None, select: tuple[str, ..
             _fail(f"cannot write the job summary {step_summary}: {exc.strerror}")
     code = report.exit_code
     sys.exit(0 if code == 1 and exit_zero else code)
+
+
+def _apply_fixes(config: Any, write: bool) -> None:
+    """--diff: print what --fix would change and exit (1 if anything); --fix: write it, then the check runs."""
+    import difflib
+
+    from p21_lint.files import discover
+    from p21_lint.fix import fix_files
+
+    changed = fix_files(discover(config), write)
+    count = sum(n for *_, n in changed)
+    files = f"{len(changed)} file{'s' if len(changed) != 1 else ''}"
+    if write:
+        if changed:
+            click.echo(f"fixed {count} quer{'ies' if count != 1 else 'y'} in {files}", err=True)
+        return
+    for rel, old, new, _ in changed:
+        click.echo("".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"a/{rel}", f"b/{rel}")), nl=False)
+    click.echo(f"{count} fix{'es' if count != 1 else ''} available in {files}", err=True)
+    sys.exit(1 if changed else 0)
 
 
 @main.group()

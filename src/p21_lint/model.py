@@ -107,7 +107,6 @@ class ErrorClass:
 
     name: str
     line: int
-    column: int
     # (name, qualified annotation or "") of its own `__init__` parameters and class-level fields; None: it has neither
     params: tuple[tuple[str, str], ...] | None = None
 
@@ -128,11 +127,8 @@ class RaiseSite:
     kind: str  # raise, abort, payload
     target: str  # qualified name of what is raised or called ("" for a payload)
     where: str  # route, service or "" (elsewhere)
-    function: str  # enclosing Class.function
+    function: str  # enclosing function
     line: int
-    column: int
-    end_line: int
-    end_column: int
     attributes: tuple[str, ...] = ()  # qualified names of attribute arguments (`ErrorCode.NOT_FOUND`)
     free_string: bool = False  # the arguments are literals only, at least one of them a string
 

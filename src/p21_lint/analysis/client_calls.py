@@ -18,7 +18,8 @@ from p21_lint.analysis.collector import FactCollector
 from p21_lint.analysis.names import dotted
 from p21_lint.analysis.routes import exprs
 from p21_lint.analysis.routes.facts import ClientCall, PathParts
-from p21_lint.analysis.routes.lines import node_lines
+from p21_lint.analysis.routes.lines import lines as file_lines
+from p21_lint.analysis.routes.lines import want
 
 VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "trace"})
 CLIENT_CTORS = frozenset({
@@ -56,8 +57,27 @@ class ClientCalls(FactCollector):
         self.strings: list[dict[str, PathParts]] = [{}]  # string values of names, per scope
         self.named: list[dict[str, str]] = [{}]  # names bound to `url_for(...)` / `reverse(...)`: the route name
         self.params: list[dict[str, list[tuple[str, PathParts]]]] = [{}]  # parametrize values, per function
+        # `self.url = reverse("x")` in setUp, `self.base = "/api"`: per class, seen by every method after it
+        self.members: list[dict[str, PathParts | str]] = [{}]
 
     # -- scopes and bindings -------------------------------------------------------------------------------------
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.members.append({})
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self.members.pop()
+
+    def _strings(self) -> dict[str, PathParts]:
+        members = {k: v for k, v in self.members[-1].items() if isinstance(v, tuple)}
+        return {**members, **self.strings[-1]}
+
+    def _named(self, node: cst.BaseExpression) -> str | None:
+        key = dotted(node)
+        if key is None:
+            return None
+        found = self.named[-1].get(key, self.members[-1].get(key))
+        return found if isinstance(found, str) else None
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.strings.append(dict(self.strings[-1]))
         self.named.append(dict(self.named[-1]))
@@ -109,13 +129,20 @@ class ClientCalls(FactCollector):
         name = dotted(target)
         if name is None:
             return
+        member = name.startswith(("self.", "cls.")) and name.count(".") == 1
         if self._is_client(value, made=True):
             self.clients.add(name)
-        elif isinstance(target, cst.Name) and (route := self._route_name(value)) is not None:
-            self.named[-1][target.value] = route
-        elif isinstance(target, cst.Name) and isinstance(value, (cst.SimpleString, cst.ConcatenatedString,
-                                                                  cst.FormattedString, cst.BinaryOperation)):
-            self.strings[-1][target.value] = exprs.path_parts(self.context, value, self.strings[-1])
+        elif (route := self._route_name(value)) is not None:
+            if member:
+                self.members[-1][name] = route
+            elif isinstance(target, cst.Name):
+                self.named[-1][name] = route
+        elif isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.BinaryOperation)):
+            parts = exprs.path_parts(self.context, value, self._strings())
+            if member:
+                self.members[-1][name] = parts
+            elif isinstance(target, cst.Name):
+                self.strings[-1][name] = parts
 
     def _is_client(self, node: cst.BaseExpression, made: bool = False) -> bool:
         """Whether `node` is (made=True: constructs) a test client."""
@@ -169,14 +196,14 @@ class ClientCalls(FactCollector):
         ctx = self.context
         if isinstance(node, cst.Name) and node.value in self.params[-1]:
             return [{"url": _strip_url(p)} for _, p in self.params[-1][node.value]]
-        if isinstance(node, cst.Name) and node.value in self.named[-1]:
-            return [{"url": (), "route_name": self.named[-1][node.value]}]
+        if (named := self._named(node)) is not None:
+            return [{"url": (), "route_name": named}]
         route = self._route_name(node.left if isinstance(node, cst.BinaryOperation) else node)  # reverse("x") + "?p=2"
         if route == "":
             return [{"url": (("?", exprs.unknown(ctx, node)[1:]),), "note": "the route name is not a literal"}]
         if route is not None:
             return [{"url": (), "route_name": route}]
-        parts = _strip_url(exprs.path_parts(ctx, node, self.strings[-1])) or (("", "/"),)
+        parts = _strip_url(exprs.path_parts(ctx, node, self._strings())) or (("", "/"),)
         if parts[0][0] == "" and not parts[0][1].startswith("/"):
             return []  # `redis_client.get("key")`: not a request to the app
         if all(kind != "" for kind, _ in parts):
@@ -196,8 +223,11 @@ class ClientCalls(FactCollector):
         text = exprs.literal(name) if name is not None else None
         return text or ""
 
+    def leave_Module(self, original_node: cst.Module) -> None:
+        want(self.context.module, [n for n, _ in self.found])
+
     def collect(self) -> dict[str, Any]:
         if not self.found:
             return {}
-        lines = node_lines(self.context.module, [n for n, _ in self.found])
+        lines = file_lines(self.context.module, [n for n, _ in self.found])
         return {"client_calls": tuple(ClientCall(line=lines.get(n, 0), **f) for n, f in self.found)}

@@ -68,7 +68,17 @@ DRIVERS = {
     "django": _driver("Django", "format pyformat", None, "%s"),
     "unknown": _driver("your driver", "", None, ""),
 }
-DBAPI_DRIVERS = {"sqlite3", "aiosqlite", "psycopg2", "psycopg", "pymysql", "mysqldb", "mysql.connector", "aiomysql", "django"}
+DBAPI_DRIVERS = {
+    "sqlite3",
+    "aiosqlite",
+    "psycopg2",
+    "psycopg",
+    "pymysql",
+    "mysqldb",
+    "mysql.connector",
+    "aiomysql",
+    "django",
+}
 
 # calls that make a connection, pool, engine or session: qualified name -> driver
 CONSTRUCTORS = {
@@ -107,9 +117,17 @@ CONSTRUCTORS = {
 OBJECTS = {"django.db.connection": "django", "django.db.connections": "django"}
 # annotations: the qualified name's first part -> driver (`conn: asyncpg.Connection`, `db: Session`)
 ANNOTATION_MODULES = {
-    "sqlite3": "sqlite3", "aiosqlite": "aiosqlite", "psycopg2": "psycopg2", "psycopg": "psycopg",
-    "psycopg_pool": "psycopg", "asyncpg": "asyncpg", "pymysql": "pymysql", "MySQLdb": "mysqldb",
-    "aiomysql": "aiomysql", "databases": "databases", "sqlalchemy": "sqlalchemy",
+    "sqlite3": "sqlite3",
+    "aiosqlite": "aiosqlite",
+    "psycopg2": "psycopg2",
+    "psycopg": "psycopg",
+    "psycopg_pool": "psycopg",
+    "asyncpg": "asyncpg",
+    "pymysql": "pymysql",
+    "MySQLdb": "mysqldb",
+    "aiomysql": "aiomysql",
+    "databases": "databases",
+    "sqlalchemy": "sqlalchemy",
 }
 
 
@@ -118,7 +136,8 @@ class Sink:
     """A call that runs SQL text, and how it takes parameters."""
 
     driver: Driver
-    form: str  # how parameters are passed, for messages: dbapi, asyncpg, databases, text, session, raw, rawsql, extra, pandas, compose
+    # how parameters are passed, for messages: dbapi, asyncpg, databases, text, session, raw, rawsql, extra, pandas, compose
+    form: str
     sql_arg: int
     sql_keywords: tuple[str, ...] = ("sql", "query", "operation", "statement", "stmt", "raw_query")
     params_arg: int | None = 1  # VARARGS: every positional argument after the SQL; None: no parameters here
@@ -138,37 +157,72 @@ for _name in DBAPI_DRIVERS:
     METHODS[_name] = {m: ("dbapi", p, c) for m, (p, c) in _DBAPI.items()}
 METHODS["aiosqlite"].update({"execute_fetchall": ("dbapi", 1, True), "execute_insert": ("dbapi", 1, True)})
 METHODS["asyncpg"] = {
-    "execute": ("asyncpg", VARARGS, True), "fetch": ("asyncpg", VARARGS, True), "fetchrow": ("asyncpg", VARARGS, True),
-    "fetchval": ("asyncpg", VARARGS, True), "executemany": ("asyncpg", 1, False), "cursor": ("asyncpg", VARARGS, True),
+    "execute": ("asyncpg", VARARGS, True),
+    "fetch": ("asyncpg", VARARGS, True),
+    "fetchrow": ("asyncpg", VARARGS, True),
+    "fetchval": ("asyncpg", VARARGS, True),
+    "executemany": ("asyncpg", 1, False),
+    "cursor": ("asyncpg", VARARGS, True),
     "prepare": ("asyncpg", None, False),
 }
-METHODS["databases"] = {m: ("databases", 1, True) for m in ("execute", "fetch_all", "fetch_one", "fetch_val", "iterate")}
+METHODS["databases"] = {
+    m: ("databases", 1, True) for m in ("execute", "fetch_all", "fetch_one", "fetch_val", "iterate")
+}
 METHODS["databases"]["execute_many"] = ("databases", 1, False)
 METHODS["sqlalchemy"] = {"execute": ("session", 1, True), "exec_driver_sql": ("exec_driver_sql", 1, True)}
 
 FUNCTIONS = {  # qualified name -> sink
-    **{name: Sink(DRIVERS["sqlalchemy"], "text", 0, params_arg=None, fragment="auto", counts=False)
-       for name in ("sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text")},
-    **{name: Sink(DRIVERS["unknown"], "pandas", 0, params_arg=None, params_keywords=("params",))
-       for name in ("pandas.read_sql", "pandas.read_sql_query", "pandas.io.sql.read_sql", "pandas.io.sql.read_sql_query")},
-    **{name: Sink(DRIVERS["django"], "rawsql", 0, fragment="expression")
-       for name in ("django.db.models.expressions.RawSQL", "django.db.models.RawSQL")},
-    **{name: Sink(DRIVERS[name.split(".")[0]], "compose", 0, params_arg=None, fragment="auto", counts=False)
-       for name in ("psycopg.sql.SQL", "psycopg2.sql.SQL")},
-    **{name: Sink(DRIVERS["psycopg2"], "dbapi", 1, params_arg=None, counts=False)
-       for name in ("psycopg2.extras.execute_values", "psycopg2.extras.execute_batch")},
+    **{
+        name: Sink(DRIVERS["sqlalchemy"], "text", 0, params_arg=None, fragment="auto", counts=False)
+        for name in ("sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text")
+    },
+    **{
+        name: Sink(DRIVERS["unknown"], "pandas", 0, params_arg=None, params_keywords=("params",))
+        for name in (
+            "pandas.read_sql",
+            "pandas.read_sql_query",
+            "pandas.io.sql.read_sql",
+            "pandas.io.sql.read_sql_query",
+        )
+    },
+    **{
+        name: Sink(DRIVERS["django"], "rawsql", 0, fragment="expression")
+        for name in ("django.db.models.expressions.RawSQL", "django.db.models.RawSQL")
+    },
+    **{
+        name: Sink(DRIVERS[name.split(".")[0]], "compose", 0, params_arg=None, fragment="auto", counts=False)
+        for name in ("psycopg.sql.SQL", "psycopg2.sql.SQL")
+    },
+    **{
+        name: Sink(DRIVERS["psycopg2"], "dbapi", 1, params_arg=None, counts=False)
+        for name in ("psycopg2.extras.execute_values", "psycopg2.extras.execute_batch")
+    },
 }
-# calls whose result is safe SQL composed by a library (psycopg's sql module, SQLAlchemy's text())
-COMPOSERS = ("psycopg.sql.", "psycopg2.sql.", "sqlalchemy.")
 
 # method names that run SQL on objects we cannot identify: lower confidence, and only text that looks like SQL
 BY_NAME = {
-    "execute": 1, "executemany": None, "executescript": None, "fetch": VARARGS, "fetchrow": VARARGS,
-    "fetchval": VARARGS, "fetch_all": 1, "fetch_one": 1, "fetch_val": 1, "execute_many": None, "iterate": 1,
-    "exec_driver_sql": 1, "execute_sql": 1, "raw": 1, "read_sql": None, "read_sql_query": None,
-    "execute_fetchall": 1, "execute_insert": 1,
+    "execute": 1,
+    "executemany": None,
+    "executescript": None,
+    "fetch": VARARGS,
+    "fetchrow": VARARGS,
+    "fetchval": VARARGS,
+    "fetch_all": 1,
+    "fetch_one": 1,
+    "fetch_val": 1,
+    "execute_many": None,
+    "iterate": 1,
+    "exec_driver_sql": 1,
+    "execute_sql": 1,
+    "raw": 1,
+    "read_sql": None,
+    "read_sql_query": None,
+    "execute_fetchall": 1,
+    "execute_insert": 1,
 }
-_DB_RECEIVER = re.compile(r"(?i)(cur|conn|db|database|session|pool|engine|tx|txn|transaction|sqlite|pg|mysql|sql|objects|^c$)")
+_DB_RECEIVER = re.compile(
+    r"(?i)(cur|conn|db|database|session|pool|engine|tx|txn|transaction|sqlite|pg|mysql|sql|objects|^c$)"
+)
 
 
 def by_name_sink(method: str, receiver: str) -> Sink | None:
@@ -178,8 +232,15 @@ def by_name_sink(method: str, receiver: str) -> Sink | None:
     if method == "raw" and (receiver.endswith("objects") or ".objects." in receiver + "."):
         return Sink(DRIVERS["django"], "raw", 0, params_keywords=("params",), confidence=Level.HIGH)
     params = BY_NAME[method]
-    return Sink(DRIVERS["unknown"], "dbapi", 0, params_arg=params, confidence=confidence, by_name=True,
-                counts=params is not None)
+    return Sink(
+        DRIVERS["unknown"],
+        "dbapi",
+        0,
+        params_arg=params,
+        confidence=confidence,
+        by_name=True,
+        counts=params is not None,
+    )
 
 
 def method_sink(driver: str, method: str) -> Sink | None:
@@ -203,16 +264,25 @@ def parse_extra_sink(entry: str) -> tuple[str, Sink]:
         raise ValueError(f"`{entry}`: paramstyle must be one of {', '.join([*STYLES, 'unknown'])}")
     if not re.fullmatch(r"\.?[A-Za-z_][\w.]*", name):
         raise ValueError(f"`{entry}`: `{name}` is not a dotted name (or `.method` for any object's method)")
-    styles = {"format": "format pyformat", "pyformat": "format pyformat"}.get(style, style if style != "unknown" else "")
-    example = {"qmark": "?", "format": "%s", "pyformat": "%(name)s", "dollar": "${n}", "named": ":{name}"}.get(style, "")
+    styles = {"format": "format pyformat", "pyformat": "format pyformat"}.get(
+        style, style if style != "unknown" else ""
+    )
+    example = {"qmark": "?", "format": "%s", "pyformat": "%(name)s", "dollar": "${n}", "named": ":{name}"}.get(
+        style, ""
+    )
     driver = _driver(name.lstrip("."), styles, None, example)
     sql_arg, keywords = (int(arg), ()) if arg.isdigit() else (0, (arg,))
     params = parts[3] if len(parts) == 4 else None
     params_arg = int(params) if params is not None and params.isdigit() else None
-    sink = Sink(driver, "dbapi" if style != "dollar" else "asyncpg", sql_arg, sql_keywords=keywords or Sink.sql_keywords,
-                params_arg=params_arg,
-                params_keywords=(params,) if params is not None and not params.isdigit() else (),
-                counts=params is not None)
+    sink = Sink(
+        driver,
+        "dbapi" if style != "dollar" else "asyncpg",
+        sql_arg,
+        sql_keywords=keywords or Sink.sql_keywords,
+        params_arg=params_arg,
+        params_keywords=(params,) if params is not None and not params.isdigit() else (),
+        counts=params is not None,
+    )
     return name, sink
 
 
@@ -275,7 +345,46 @@ class Reading:
 
 
 _COMMANDS = frozenset(
-    ["select", "insert", "update", "delete", "with", "create", "alter", "drop", "truncate", "replace", "merge", "upsert", "pragma", "explain", "grant", "revoke", "begin", "commit", "rollback", "savepoint", "release", "set", "show", "describe", "call", "exec", "vacuum", "analyze", "copy", "lock", "declare", "listen", "notify", "comment", "refresh", "reindex", "cluster", "values"]
+    [
+        "select",
+        "insert",
+        "update",
+        "delete",
+        "with",
+        "create",
+        "alter",
+        "drop",
+        "truncate",
+        "replace",
+        "merge",
+        "upsert",
+        "pragma",
+        "explain",
+        "grant",
+        "revoke",
+        "begin",
+        "commit",
+        "rollback",
+        "savepoint",
+        "release",
+        "set",
+        "show",
+        "describe",
+        "call",
+        "exec",
+        "vacuum",
+        "analyze",
+        "copy",
+        "lock",
+        "declare",
+        "listen",
+        "notify",
+        "comment",
+        "refresh",
+        "reindex",
+        "cluster",
+        "values",
+    ]
 )
 _CLAUSE_WORDS = re.compile(r"(?i)\b(from|where|values|join|order\s+by|group\s+by|limit|returning|on\s+conflict)\b")
 _FIRST_WORD = re.compile(r"^[\s(]*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*([A-Za-z]+)", re.DOTALL)
@@ -311,11 +420,13 @@ def _looks_like_sql(text: str, fragment: str) -> bool:
 
 
 @functools.lru_cache(maxsize=2048)
-def _spots(text: str, count: int, dialect: str | None, fragment: str, found: tuple[Placeholder, ...]) -> tuple[Spot, ...]:
+def _spots(
+    text: str, count: int, dialect: str | None, fragment: str, found: tuple[Placeholder, ...]
+) -> tuple[Spot, ...]:
     # placeholders become plain names so every dialect parses them the same way
     parse_text, shift = [], 0
     for i, p in enumerate(found):
-        parse_text.append(text[shift:p.start])
+        parse_text.append(text[shift : p.start])
         parse_text.append(PARAM.format(i))
         shift = p.end
     parse_text.append(text[shift:])
@@ -350,15 +461,27 @@ def _parse(sql: str, dialect: str | None, fragment: str) -> list[exp.Expression]
     return None
 
 
-_COMPARISON_SIDES = ("this", "expression")
 _IDENTIFIER_PARENTS = tuple(
-    getattr(exp, n) for n in ("Table", "Schema", "Ordered", "Order", "Group", "Distinct", "Pragma", "ColumnDef")
+    getattr(exp, n)
+    for n in ("Table", "Schema", "Ordered", "Order", "Group", "Distinct", "Pragma", "ColumnDef")
     if hasattr(exp, n)
 )
 _VALUE_PARENTS = tuple(getattr(exp, n) for n in ("Limit", "Offset", "Fetch", "Values", "Interval") if hasattr(exp, n))
-_CLAUSE_NAMES = {"Limit": "LIMIT", "Offset": "OFFSET", "Fetch": "FETCH", "Values": "VALUES", "Interval": "INTERVAL",
-                 "Table": "the table name", "Schema": "a column list", "Ordered": "ORDER BY", "Order": "ORDER BY",
-                 "Group": "GROUP BY", "Distinct": "DISTINCT", "Pragma": "a PRAGMA", "ColumnDef": "a column definition"}
+_CLAUSE_NAMES = {
+    "Limit": "LIMIT",
+    "Offset": "OFFSET",
+    "Fetch": "FETCH",
+    "Values": "VALUES",
+    "Interval": "INTERVAL",
+    "Table": "the table name",
+    "Schema": "a column list",
+    "Ordered": "ORDER BY",
+    "Order": "ORDER BY",
+    "Group": "GROUP BY",
+    "Distinct": "DISTINCT",
+    "Pragma": "a PRAGMA",
+    "ColumnDef": "a column definition",
+}
 
 
 def _tree_spots(trees: list[exp.Expression]) -> dict[int, Spot]:
@@ -439,10 +562,15 @@ def _clause_of(node: exp.Expression | None) -> str | None:
     return None
 
 
-_LEX_VALUE_OP = re.compile(r"(?:=|<>|!=|<|>|\b(?:like|ilike|limit|offset|between|interval|then|else|when|and\s+\S+\s+between))\s*$", re.IGNORECASE)
+_LEX_VALUE_OP = re.compile(
+    r"(?:=|<>|!=|<|>|\b(?:like|ilike|limit|offset|between|interval|then|else|when|and\s+\S+\s+between))\s*$",
+    re.IGNORECASE,
+)
 _LEX_IDENT_KW = re.compile(r"\b(?:from|join|into|update|table|exists|by|select|distinct)\s*$", re.IGNORECASE)
-_LEX_LIST_KW = re.compile(r"\b(in|values|by|select|into|table|from)\b[^;]*$", re.IGNORECASE)
-_KEYWORD = re.compile(r"\b(select|from|where|and|or|on|in|values|by|into|set|limit|offset|having|join|update|table|returning)\b", re.IGNORECASE)
+_KEYWORD = re.compile(
+    r"\b(select|from|where|and|or|on|in|values|by|into|set|limit|offset|having|join|update|table|returning)\b",
+    re.IGNORECASE,
+)
 
 
 def _lexical_spot(sql: str, index: int) -> Spot:
@@ -456,7 +584,7 @@ def _lexical_spot(sql: str, index: int) -> Spot:
     if before.count("'") % 2 == 1:
         start = before.rfind("'")
         end = sql.find("'", at + len(marker))
-        inner = sql[start + 1:end if end >= 0 else len(sql)]
+        inner = sql[start + 1 : end if end >= 0 else len(sql)]
         return Spot("value", "a quoted string", _HOLE_RE.sub("...", inner.replace(marker, "{}")), sure=False)
     tail = before.rstrip()
     if not tail:

@@ -177,8 +177,10 @@ def _safety(value: Value) -> Safety:
 
 
 def repeated(value: Str) -> Str:
-    alts = [tuple(Text(p.text, True) if isinstance(p, Text) else Hole(p.node, p.safety, True) for p in alt)
-            for alt in value.alternatives]
+    alts = [
+        tuple(Text(p.text, True) if isinstance(p, Text) else Hole(p.node, p.safety, True) for p in alt)
+        for alt in value.alternatives
+    ]
     return make_str(alts, value.exact)
 
 
@@ -240,14 +242,32 @@ def _fstring_text(raw: str, node: cst.FormattedString) -> str:
     return raw.replace("{{", "{").replace("}}", "}")
 
 
-_PERCENT = re.compile(r"%(?:\((?P<key>[^)]*)\))?[#0\- +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?(?P<conv>[diouxXeEfFgGcrsa%])")
+_PERCENT = re.compile(
+    r"%(?:\((?P<key>[^)]*)\))?[#0\- +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?(?P<conv>[diouxXeEfFgGcrsa%])"
+)
 _NUMERIC_CONVERSIONS = set("diouxXeEfFgGc")
 _NUMERIC_SPEC = re.compile(r".*[bcdoxXneEfFgG%]$")
 _STR_METHODS_KEEP = {"strip", "lstrip", "rstrip", "encode", "decode", "expandtabs", "removeprefix", "removesuffix"}
-_STR_METHODS_CASE = {"upper": str.upper, "lower": str.lower, "casefold": str.casefold, "title": str.title,
-                     "capitalize": str.capitalize}
-_NUMERIC_BUILTINS = {"builtins.int", "builtins.float", "builtins.len", "builtins.round", "builtins.abs",
-                     "builtins.bool", "builtins.ord", "builtins.sum", "builtins.min", "builtins.max", "builtins.hash"}
+_STR_METHODS_CASE = {
+    "upper": str.upper,
+    "lower": str.lower,
+    "casefold": str.casefold,
+    "title": str.title,
+    "capitalize": str.capitalize,
+}
+_NUMERIC_BUILTINS = {
+    "builtins.int",
+    "builtins.float",
+    "builtins.len",
+    "builtins.round",
+    "builtins.abs",
+    "builtins.bool",
+    "builtins.ord",
+    "builtins.sum",
+    "builtins.min",
+    "builtins.max",
+    "builtins.hash",
+}
 _SAFE_ATTRIBUTES = {"db_table", "__tablename__", "model_name", "app_label", "table_name"}
 _DEDENT = {"textwrap.dedent", "inspect.cleandoc"}
 _TERMINATING_CALLS = {"abort", "flask.abort", "sys.exit", "builtins.exit", "os._exit"}
@@ -401,7 +421,11 @@ class Flow:
     def _bind(self, target: cst.BaseExpression, value: Value, source: cst.BaseExpression, env: Env) -> None:
         if isinstance(target, cst.Name):
             env[target.value] = value
-        elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value in ("self", "cls"):
+        elif (
+            isinstance(target, cst.Attribute)
+            and isinstance(target.value, cst.Name)
+            and target.value.value in ("self", "cls")
+        ):
             env[f"self.{target.attr.value}"] = value  # `self.sql = ...`: read back as `self.sql` in this function
         elif isinstance(target, (cst.Tuple, cst.List)):
             names = [e.value for e in target.elements]
@@ -444,12 +468,18 @@ class Flow:
         args = [a.value for a in expr.args]
         if method in ("append", "add") and len(args) == 1:
             item = self.eval(args[0], env)
-            env[owner.value] = Seq(union(seq.element, item), seq.items + (item,) if seq.items is not None else None,
-                                   frozenset(n + 1 for n in seq.lengths) if seq.lengths is not None else None)
+            env[owner.value] = Seq(
+                union(seq.element, item),
+                seq.items + (item,) if seq.items is not None else None,
+                frozenset(n + 1 for n in seq.lengths) if seq.lengths is not None else None,
+            )
         elif method == "insert" and len(args) == 2:
             item = self.eval(args[1], env)
-            env[owner.value] = Seq(union(seq.element, item), None,
-                                   frozenset(n + 1 for n in seq.lengths) if seq.lengths is not None else None)
+            env[owner.value] = Seq(
+                union(seq.element, item),
+                None,
+                frozenset(n + 1 for n in seq.lengths) if seq.lengths is not None else None,
+            )
         elif method in ("extend", "update") and len(args) == 1:
             env[owner.value] = _extend(seq, self.eval(args[0], env))
         elif method not in ("count", "index", "copy"):
@@ -683,7 +713,10 @@ class Flow:
                 return NUMBER
             if qualified == "builtins.enumerate" and args:
                 return Seq(UNKNOWN, (NUMBER, self.iterate(args[0], env)), frozenset({2}))
-            if qualified in ("builtins.sorted", "builtins.reversed", "builtins.list", "builtins.set", "builtins.tuple") and args:
+            if (
+                qualified in ("builtins.sorted", "builtins.reversed", "builtins.list", "builtins.set", "builtins.tuple")
+                and args
+            ):
                 return self.iterate(args[0], env)
             if isinstance(node.func, cst.Attribute) and not args:
                 owner = self.eval(node.func.value, env)
@@ -763,7 +796,7 @@ class Flow:
                     continue
                 pos = 0
                 for m in _PERCENT.finditer(piece.text):
-                    out.append(Str(((Text(piece.text[pos:m.start()], piece.repeated),),)))
+                    out.append(Str(((Text(piece.text[pos : m.start()], piece.repeated),),)))
                     pos = m.end()
                     conv = m.group("conv")
                     if conv == "%":
@@ -844,8 +877,13 @@ class Flow:
             return owner
         if method in _STR_METHODS_CASE:
             change = _STR_METHODS_CASE[method]
-            return make_str([tuple(Text(change(p.text), p.repeated) if isinstance(p, Text) else p for p in alt)
-                             for alt in owner.alternatives], owner.exact)
+            return make_str(
+                [
+                    tuple(Text(change(p.text), p.repeated) if isinstance(p, Text) else p for p in alt)
+                    for alt in owner.alternatives
+                ],
+                owner.exact,
+            )
         if method in ("count", "find", "index", "startswith", "endswith", "isdigit"):
             return NUMBER
         return UNKNOWN
@@ -956,10 +994,15 @@ def _replace(value: Str, old: str, new: Str) -> Str:
 
 def _slice(value: Str, node: cst.Slice) -> Str:
     """`query[:-5]` trims a trailing ` AND `; other slices keep the text as it is (close enough to read it)."""
+
     def number(expr: cst.BaseExpression | None) -> int | None:
         if isinstance(expr, cst.Integer):
             return int(expr.value)
-        if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus) and isinstance(expr.expression, cst.Integer):
+        if (
+            isinstance(expr, cst.UnaryOperation)
+            and isinstance(expr.operator, cst.Minus)
+            and isinstance(expr.expression, cst.Integer)
+        ):
             return -int(expr.expression.value)
         return None
 
@@ -1006,11 +1049,3 @@ def calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
             yield current
         for name in reversed(_child_fields(type(current))):
             stack.append(getattr(current, name))
-
-
-def hole_nodes(value: Value) -> Iterator[Hole]:
-    if isinstance(value, Str):
-        for alt in value.alternatives:
-            for piece in alt:
-                if isinstance(piece, Hole):
-                    yield piece

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from p21_lint.analysis.names import NameTracker
 from p21_lint.model import Level
@@ -34,7 +33,8 @@ class FileContext:
     module: cst.Module
     names: NameTracker
     reports: list[PendingReport] = field(default_factory=list)
-    wrapper: MetadataWrapper | None = None  # set by the runner; positions are computed through it, once
+    # analyses several rules of one family share on this file (the SQL rules' string data flow), by name
+    shared: dict[str, Any] = field(default_factory=dict)
 
     def qualified_name(self, node: cst.BaseExpression) -> str | None:
         return self.names.qualified_name(node)
@@ -44,13 +44,6 @@ class FileContext:
     ) -> None:
         scope = self.names.scope_path()
         self.reports.append(PendingReport(type(rule), node, message, severity, confidence, scope, sensitive))
-
-    def position(self, node: cst.CSTNode) -> CodeRange:
-        """Where `node` is (1-based lines, 0-based columns), for fact collectors that record locations. Call it
-        after the traversal (in `collect()`) and only when there is something to record: the first call computes
-        positions for the whole file (shared with the findings' positions)."""
-        assert self.wrapper is not None, "positions exist once the runner has wrapped the module"
-        return self.wrapper.resolve(PositionProvider)[node]
 
     def code_for(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)

@@ -71,7 +71,6 @@ def check_source(path: str, module_name: str, is_test: bool, source: bytes, sett
     facts_visitors = [v for v in visitors if isinstance(v, FactCollector)]
     guarded = [_Guard(v, errors, path) for v in visitors]
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    context.wrapper = wrapper
     try:
         wrapper.visit_batched([tracker, *guarded])
     except RecursionError:

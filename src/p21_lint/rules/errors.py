@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -106,7 +107,7 @@ def _api_error(project: Project) -> ApiError:
 
 
 def _site_location(path: str, site: RaiseSite) -> Location:
-    return Location(path, site.line, site.column, site.end_line, site.end_column)
+    return Location(path, site.line)
 
 
 def _use_instead(api: ApiError, status: str = "404") -> str:
@@ -147,8 +148,8 @@ class ErrorBypassesApiError(ProjectRule):
                 f"{where} returns an error payload with a success status (200): clients, retries and monitoring all "
                 f"see success; write {_use_instead(api, '400')} and let its handler set the status"
             )
-        if site.target in api.members or not site.where:
-            return ""
+        if site.target in api.members or not site.where or (site.kind == "raise" and site.target not in BARE_RAISES):
+            return ""  # the API error itself, code outside routes and services, or another exception (ERR003's)
         short = site.target.rsplit(".", 1)[-1]
         if site.kind == "abort":
             what, why = "`abort()`", "answers with the framework's own error body instead of the project's"
@@ -207,7 +208,7 @@ class ApiErrorWithoutHandler(ProjectRule):
                 continue
             path, cls = entry
             out.report(
-                Location(path, cls.line, cls.column),
+                Location(path, cls.line),
                 f"no exception handler is registered for `{cls.name}`: every `raise {cls.name}(...)` reaches the "
                 f"client as a 500 with a generic body; register one, e.g. `@app.exception_handler({cls.name})` "
                 f"(FastAPI) or `@app.errorhandler({cls.name})` (Flask), that returns its code, message and status",
@@ -225,6 +226,7 @@ _LEAKY_ATTRIBUTES = frozenset({"args", "orig", "statement", "pgerror", "diag"})
 _TO_STRING = frozenset({"builtins.str", "builtins.repr", "builtins.format"})
 _RESPONSE_PREFIXES = ("fastapi.responses.", "starlette.responses.", "django.http.", "rest_framework.response.",
                       "werkzeug.exceptions.", "rest_framework.exceptions.")
+_DEBUG = re.compile(r"\bDEBUG\b|\.debug\b")
 _RESPONSES = JSON_RESPONSES | BARE_RAISES | ABORTS | {"flask.Response", "quart.Response", "fastapi.Response"}
 
 
@@ -244,6 +246,15 @@ class InternalsInErrorResponse(Rule):
         self.kinds = FunctionKinds(context.path, context.qualified_name)
         self.caught: list[tuple[str, str] | None] = []  # (bound name, caught type) of enclosing handlers, if revealing
         self.done: set[int] = set()
+        self.debug_only = 0  # depth of `if settings.DEBUG:` bodies: details there are meant for the developer
+
+    def visit_If_body(self, node: cst.If) -> None:
+        if _DEBUG.search(self.context.code_for(node.test)):
+            self.debug_only += 1
+
+    def leave_If_body(self, node: cst.If) -> None:
+        if _DEBUG.search(self.context.code_for(node.test)):
+            self.debug_only -= 1
 
     def _revealing(self, expr: cst.BaseExpression | None) -> str:
         """The short name of a caught type whose message is internal (broad or database), else ""."""
@@ -297,6 +308,8 @@ class InternalsInErrorResponse(Rule):
                 self._check(arg.value)
 
     def _check(self, expr: cst.BaseExpression) -> None:
+        if self.debug_only:
+            return
         names = {entry[0]: entry[1] for entry in self.caught if entry}
         found = self._leak(expr, names)
         if found is None or id(found[0]) in self.done:

@@ -167,6 +167,7 @@ _JWT_KEY_ARGUMENT = {  # qualified name -> (position of the key, keyword)
     "authlib.jose.jwt.encode": (2, "key"), "authlib.jose.jwt.decode": (1, "key"),
     "itsdangerous.URLSafeTimedSerializer": (0, "secret_key"), "itsdangerous.URLSafeSerializer": (0, "secret_key"),
 }
+_DOTTED_PATH = re.compile(r"^([a-z_][a-z0-9_]*\.)+[A-Za-z_][A-Za-z0-9_]*$")  # "app.auth.get_secret_key": a setting
 _TEST_FILE = re.compile(r"(^|/)(test_[^/]*|[^/]*_test|conftest|tests?|testing)\.py$")
 
 
@@ -177,7 +178,7 @@ def _literal_secret(value: cst.BaseExpression | None, name: str) -> bool:
     text = value.evaluated_value
     if isinstance(text, bytes):
         text = text.decode("latin-1")
-    if not isinstance(text, str) or not text.strip() or _TEMPLATE.match(text.strip()):
+    if not isinstance(text, str) or not text.strip() or _TEMPLATE.match(text.strip()) or _DOTTED_PATH.match(text):
         return False
     return text.strip().lower().replace("-", "_") != name.lower()
 
@@ -428,8 +429,9 @@ class PasswordWithoutHash(Rule):
             t = target.target
             if not isinstance(t, cst.Attribute) or _is(t.value, "self") or _is_configured(value):
                 continue  # a record's field; not `self.password = password` in a constructor, not a config dict
-            field = _field_name(t)
-            if (_STORED.match(field) or _HASH_FIELD.match(field)) and _is_password(value) and not isinstance(value, cst.Call):
+            # `user.password = ...` may well be a hashing property setter (Flask tutorials, SQLAlchemy models);
+            # a field named for the hash that gets the plain password is unambiguous
+            if _HASH_FIELD.match(_field_name(t)) and _is_password(value) and not isinstance(value, cst.Call):
                 self.report(node, f"`{self._show(t)}` is set to the plain-text `{self._show(value)}`; {PASSWORD_FIX}")
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -479,22 +481,22 @@ class NaiveTokenExpiry(Rule):
 
     def __init__(self, context: FileContext, options: dict) -> None:
         super().__init__(context, options)
-        self.statements: list[cst.CSTNode] = []
+        self.statements: list[tuple[cst.CSTNode, ...]] = []  # the enclosing statement's code (not its comment)
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
-        self.statements.append(node)
+        self.statements.append(tuple(node.body))
 
     def leave_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
         self.statements.pop()
 
     def visit_If(self, node: cst.If) -> None:
-        self.statements.append(node.test)
+        self.statements.append((node.test,))
 
     def leave_If(self, node: cst.If) -> None:
         self.statements.pop()
 
     def visit_While(self, node: cst.While) -> None:
-        self.statements.append(node.test)
+        self.statements.append((node.test,))
 
     def leave_While(self, node: cst.While) -> None:
         self.statements.pop()
@@ -503,7 +505,7 @@ class NaiveTokenExpiry(Rule):
         q = self.context.qualified_name(node.func)
         if q not in _NAIVE or (q == "datetime.datetime.now" and node.args):
             return
-        statement = self.context.code_for(self.statements[-1]) if self.statements else ""
+        statement = " ".join(self.context.code_for(n) for n in self.statements[-1]) if self.statements else ""
         if not (_TOKEN_WORDS.search(self.context.names.scope_path()) or _CLAIM_WORDS.search(statement)):
             return
         call, fix = _NAIVE[q]

@@ -158,7 +158,7 @@ class AppRoutes:
                     mounted=ctx.mounted,
                 ))
 
-        roots = [n for n in self.nodes.values() if n.kind in APPS]
+        roots = [n for n in self.nodes.values() if n.kind in APPS and n.incoming == 0]  # a mounted sub-app is no root
         for node in roots:
             walk(node.name, Context([], self._own_deps(node), self._hooks(node), [], [node.name], True))
         for node in self.nodes.values():

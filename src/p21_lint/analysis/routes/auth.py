@@ -48,7 +48,7 @@ AUTH_MIXINS = frozenset({
 AUTH_OBJECT_PACKAGES = ("flask_httpauth.", "flask_login.", "flask_security.", "flask_jwt_extended.", "flask_praetorian.")
 METHOD_DECORATOR = frozenset({"django.utils.decorators.method_decorator"})
 DRF_PERMISSION_DECORATOR = frozenset({"rest_framework.decorators.permission_classes"})
-LOGIN_CHECKS = frozenset({"is_authenticated", "has_perm", "has_perms"})
+LOGIN_CHECKS = frozenset({"!is_authenticated", "!has_perm", "!has_perms"})  # negated: `if not ...: refuse`
 REFUSAL_MARKS = frozenset({"401", "403", "redirect-login"})
 ALLOW_ANY = "AllowAny"
 # libraries whose names may sound like auth but are not (`OAuth2PasswordRequestForm` is the login form)
@@ -194,7 +194,7 @@ class AuthJudge:
         if tokens:
             return f"calls `{tokens[0]}`"
         if checks and refusals:
-            return f"checks `{checks[0]}` and {_describe(refusals[0])}"
+            return f"checks `{checks[0][1:]}` and {_describe(refusals[0])}"
         if refusals and not handler:
             return _describe(refusals[0])
         for call in calls:

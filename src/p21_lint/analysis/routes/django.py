@@ -11,7 +11,8 @@ import libcst as cst
 from p21_lint.analysis.collector import FactCollector
 from p21_lint.analysis.routes import exprs
 from p21_lint.analysis.routes.facts import Call, RouterRegistration, UrlEntry
-from p21_lint.analysis.routes.lines import node_lines
+from p21_lint.analysis.routes.lines import lines as file_lines
+from p21_lint.analysis.routes.lines import want
 
 PATH_FUNCS = frozenset({"django.urls.path", "django.urls.conf.path"})
 REGEX_FUNCS = frozenset({"django.urls.re_path", "django.urls.conf.re_path", "django.conf.urls.url"})
@@ -180,8 +181,11 @@ class DjangoUrls(FactCollector):
             "basename": (exprs.literal(basename) or "") if basename is not None else "",
         }))
 
+    def leave_Module(self, original_node: cst.Module) -> None:
+        want(self.context.module, [n for n, _ in (*self.entries, *self.registrations)])
+
     def collect(self) -> dict[str, Any]:
-        lines = node_lines(self.context.module, [n for n, _ in (*self.entries, *self.registrations)])
+        lines = file_lines(self.context.module, [n for n, _ in (*self.entries, *self.registrations)])
         return {
             "url_entries": tuple(UrlEntry(line=lines.get(n, 0), **f) for n, f in self.entries),
             "router_registrations": tuple(RouterRegistration(line=lines.get(n, 0), **f) for n, f in self.registrations),

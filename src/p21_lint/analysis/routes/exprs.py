@@ -161,8 +161,8 @@ def _parts(ctx: FileContext, node: cst.BaseExpression, local: dict[str, PathPart
         return out
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
         return _parts(ctx, node.left, local) + _parts(ctx, node.right, local)
-    if isinstance(node, cst.Name) and node.value in local:
-        return list(local[node.value])
+    if isinstance(node, (cst.Name, cst.Attribute)) and (key := dotted(node)) in local:
+        return list(local[key])  # a local name, or `self.base_url` set in setUp
     if isinstance(node, (cst.Name, cst.Attribute)):
         name = ctx.qualified_name(node)
         if name and not name.startswith("builtins."):

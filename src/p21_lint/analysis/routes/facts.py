@@ -90,11 +90,13 @@ class FunctionInfo:
     """What a function tells about authentication: as a handler, a dependency or a decorator."""
 
     name: str
-    line: int
+    line: int  # 0 when not needed (a function no route can name)
     decorators: tuple[Call, ...] = ()
     depends: tuple[str, ...] = ()  # Depends(x) / Security(x) in parameters, Annotated[T, Depends(x)] included
     annotations: tuple[str, ...] = ()  # other parameter annotations: possibly aliases defined elsewhere
-    auth_calls: tuple[str, ...] = ()  # token decoding / login checks in its body (nested functions included)
+    # what its body (nested functions included) does about authentication: token decoders and auth-sounding calls
+    # by name, "!is_authenticated" / "!has_perm" (a negated check), "401" / "403" (a refusal), "redirect-login"
+    auth_calls: tuple[str, ...] = ()
     public: bool = False  # a `# p21: public` comment on the def or its decorators
 
 
@@ -122,7 +124,6 @@ class Alias:
 
     name: str
     depends: tuple[str, ...]
-    line: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ import libcst as cst
 from p21_lint.analysis.collector import FactCollector
 from p21_lint.analysis.routes import exprs
 from p21_lint.analysis.routes.facts import Hook, Mount, PathParts, RouteDecl
-from p21_lint.analysis.routes.lines import node_lines
+from p21_lint.analysis.routes.lines import lines as file_lines
+from p21_lint.analysis.routes.lines import want
 
 HTTP_VERBS = ("get", "post", "put", "patch", "delete", "options", "head", "trace")
 ROUTE_VERBS = frozenset({*HTTP_VERBS, "route", "api_route", "websocket", "websocket_route"})
@@ -176,11 +177,20 @@ class Registrations(FactCollector):
         self.mounts.append((node, {"parent": parent, "child": child, "verb": verb, "prefix": prefix,
                                    "dependencies": exprs.dependency_list(ctx, node)}))
 
+    def _called(self) -> dict[str, cst.FunctionDef]:
+        """Handlers registered by a call (`add_url_rule(..., view_func=fn)`) and defined in this file."""
+        return {f["handler"]: self.defs[f["handler"]] for n, f in self.routes
+                if isinstance(n, cst.Call) and f["handler"] in self.defs}
+
+    def _wanted(self) -> list[cst.CSTNode]:
+        return [n for n, _ in (*self.routes, *self.mounts, *self.hooks)] + list(self._called().values())
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        want(self.context.module, self._wanted())
+
     def collect(self) -> dict[str, Any]:
-        called = {f["handler"]: self.defs[f["handler"]] for n, f in self.routes
-                  if isinstance(n, cst.Call) and f["handler"] in self.defs}
-        nodes = [n for n, _ in (*self.routes, *self.mounts, *self.hooks)] + list(called.values())
-        lines = node_lines(self.context.module, nodes)
+        called = self._called()
+        lines = file_lines(self.context.module, self._wanted())
         handler_lines = {name: lines.get(node, 0) for name, node in called.items()}
         return {
             "route_decls": tuple(RouteDecl(line=lines.get(n, 0), handler_line=handler_lines.get(f["handler"], 0), **f)

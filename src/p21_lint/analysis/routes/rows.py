@@ -57,6 +57,8 @@ def handler_location(index: Index, handler: str, fallback: Facts, fallback_line:
     canon = index.canon(handler)
     entry = index.functions.get(canon)
     if entry is not None:
+        if entry[0].line == 0:  # a function its file gave no line for: point at the registration
+            return fallback.path, fallback_line, entry[0]
         return entry[1].path, entry[0].line, entry[0]
     cls = index.classes.get(canon)
     if cls is not None:

@@ -20,7 +20,8 @@ from p21_lint.analysis.routes.facts import (
     FunctionInfo,
     ObjectDef,
 )
-from p21_lint.analysis.routes.lines import node_lines
+from p21_lint.analysis.routes.lines import lines as file_lines
+from p21_lint.analysis.routes.lines import want
 
 # objects made inside functions are kept only when they come from a web framework (an app in a factory)
 FRAMEWORK_ROOTS = frozenset({"fastapi", "starlette", "flask", "flask_restx", "flask_restful", "flask_restplus",
@@ -83,7 +84,7 @@ class Symbols(FactCollector):
         self.stack: list[_Function] = []
         self.classes: list[tuple[cst.ClassDef, dict[str, Any]]] = []
         self.class_stack: list[dict[str, Any] | None] = []
-        self.aliases: list[tuple[cst.CSTNode, str, tuple[str, ...]]] = []
+        self.aliases: list[tuple[str, tuple[str, ...]]] = []
         self.constants: list[Const] = []
 
     # -- functions ---------------------------------------------------------------------------------------------
@@ -111,7 +112,7 @@ class Symbols(FactCollector):
         decorators = tuple(c for d in node.decorators if (c := exprs.call_info(ctx, d.decorator)))
         first = every[0].name.value if every else ""
         in_class = bool(self.class_stack) and self.class_stack[-1] is not None and not self.stack
-        view_like = first == "request" or (in_class and node.name.value in VIEW_METHODS)
+        view_like = first in ("request", "req") or (in_class and node.name.value in VIEW_METHODS)
         record = _Function(node, exprs.defined_name(ctx, node.name.value), decorators, tuple(dict.fromkeys(depends)),
                            tuple(dict.fromkeys(annotations)), exprs.public_marker(node), view_like)
         self.stack.append(record)
@@ -158,12 +159,21 @@ class Symbols(FactCollector):
                 if isinstance(element.value, cst.Integer) and element.value.value in ("401", "403"):
                     self.stack[-1].auth_calls.add(element.value.value)
 
+    def visit_UnaryOperation(self, node: cst.UnaryOperation) -> None:
+        """`not current_user.is_authenticated`, `not request.user.has_perm(...)`: a login check (reading
+        `is_authenticated` alone may be anything, e.g. a login page sending logged-in users home)."""
+        if not self.stack or not isinstance(node.operator, cst.Not):
+            return
+        target = node.expression.func if isinstance(node.expression, cst.Call) else node.expression
+        if isinstance(target, cst.Attribute) and target.attr.value in AUTH_ATTRS:
+            self.stack[-1].auth_calls.add("!" + target.attr.value)
+
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if not self.stack:
             return
         attr = node.attr.value
-        if attr in AUTH_ATTRS:
-            self.stack[-1].auth_calls.add(attr)
+        if attr == "is_anonymous":
+            self.stack[-1].auth_calls.add("!is_authenticated")
         elif attr in ("HTTP_401_UNAUTHORIZED", "HTTP_403_FORBIDDEN", "UNAUTHORIZED", "FORBIDDEN"):
             self.stack[-1].auth_calls.add("401" if "401" in attr or attr == "UNAUTHORIZED" else "403")
 
@@ -214,7 +224,7 @@ class Symbols(FactCollector):
         inline = exprs.annotated_depends(ctx, value)
         target = exprs.depends_target(ctx, value)
         if inline is not None or target:
-            self.aliases.append((node, qualified, inline if inline is not None else (target,)))
+            self.aliases.append((qualified, inline if inline is not None else (target,)))
         elif isinstance(value, cst.Call):
             ctor = exprs.ref(ctx, value.func)
             if ctor:
@@ -260,11 +270,22 @@ class Symbols(FactCollector):
                 self.constants.append(Const(name, "", parts))
 
     # -- result ------------------------------------------------------------------------------------------------
+    def _wanted(self) -> list[cst.CSTNode]:
+        """The nodes whose line the table shows: handlers, view classes and their methods, framework objects."""
+        wanted: list[cst.CSTNode] = [f.node for f in self.functions if f.decorators or f.view_like]
+        wanted += [n for n, fields in self.objects
+                   if fields["ctor"].split(".", 1)[0] in FRAMEWORK_ROOTS or fields["prefix"] or fields["dependencies"]]
+        for node, info in self.classes:
+            if info["methods"] or info["decorators"]:
+                wanted.append(node)
+                wanted += info["methods"]
+        return wanted
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        want(self.context.module, self._wanted())
+
     def collect(self) -> dict[str, Any]:
-        wanted: list[cst.CSTNode] = [n for n, _ in self.objects] + [f.node for f in self.functions]
-        wanted += [n for n, _ in self.classes] + [n for n, _, _ in self.aliases]
-        wanted += [m for _, info in self.classes for m in info["methods"]]
-        lines = node_lines(self.context.module, wanted)
+        lines = file_lines(self.context.module, self._wanted())
         functions = tuple(
             FunctionInfo(f.name, lines.get(f.node, 0), f.decorators, f.depends, f.annotations,
                          tuple(sorted(f.auth_calls)), f.public)
@@ -279,6 +300,6 @@ class Symbols(FactCollector):
             "route_objects": tuple(ObjectDef(line=lines.get(n, 0), **fields) for n, fields in self.objects),
             "web_functions": functions,
             "web_classes": classes,
-            "type_aliases": tuple(Alias(name, deps, lines.get(n, 0)) for n, name, deps in self.aliases),
+            "type_aliases": tuple(Alias(name, deps) for name, deps in self.aliases),
             "constants": tuple(self.constants),
         }
