@@ -351,3 +351,114 @@ def test_django_settings_decide_for_drf_and_middleware():
     assert found({**base, "config/settings.py": settings}) == [stats, page]
     assert found({**base, "config/settings.py": settings + drf}) == [page]
     assert found({**base, "config/settings.py": settings + middleware}) == []
+
+
+def test_router_subclasses_and_class_based_views_whose_base_carries_the_dependency():
+    files = {
+        "app/deps.py": DEPS,
+        "app/routing.py": '''
+            from fastapi import APIRouter
+
+
+            class AuditedRouter(APIRouter):
+                pass
+        ''',
+        "app/views.py": '''
+            from fastapi import Depends, FastAPI
+            from fastapi_utils.cbv import cbv
+
+            from app.deps import CurrentUser, get_current_user, get_db
+            from app.routing import AuditedRouter
+
+            app = FastAPI()
+            router = AuditedRouter(prefix="/items")
+
+
+            class AuthenticatedView:
+                user: CurrentUser
+
+
+            @cbv(router)
+            class ItemView(AuthenticatedView):
+                db = Depends(get_db)
+
+                @router.get("/")
+                def list_items(self):
+                    return []
+
+
+            @cbv(router)
+            class OpenView:
+                db = Depends(get_db)
+
+                @router.get("/open")
+                def open_items(self):
+                    return []
+
+
+            app.include_router(router)
+        ''',
+    }
+    assert found(files) == [line(files, "app/views.py", '@router.get("/open")')]
+    [message] = messages(files)
+    assert message.startswith("`GET /items/open` has no authentication")
+
+
+def test_a_blueprint_hook_guards_its_blueprint_and_before_app_request_the_whole_app():
+    files = {
+        "app/__init__.py": '''
+            from flask import Flask
+
+
+            def create_app():
+                app = Flask(__name__)
+                from app.admin import admin
+                from app.guard import guard
+                from app.shop import shop
+                app.register_blueprint(admin, url_prefix="/admin")
+                app.register_blueprint(shop)
+                return app
+        ''',
+        "app/admin.py": '''
+            from flask import Blueprint, abort, session
+
+            admin = Blueprint("admin", __name__)
+
+
+            @admin.before_request
+            def require_staff():
+                if not session.get("staff"):
+                    abort(401)
+
+
+            @admin.route("/stats")
+            def stats():
+                return {}
+        ''',
+        "app/shop.py": '''
+            from flask import Blueprint
+
+            shop = Blueprint("shop", __name__)
+
+
+            @shop.route("/cart")
+            def cart():
+                return {}
+        ''',
+    }
+    assert found(files) == [line(files, "app/shop.py", '@shop.route("/cart")')]
+    files["app/guard.py"] = '''
+        from flask import Blueprint, redirect, url_for
+        from flask_login import current_user
+
+        guard = Blueprint("guard", __name__)
+
+
+        @guard.before_app_request
+        def login_first():
+            if not current_user.is_authenticated:
+                return redirect(url_for("auth.login"))
+    '''
+    files["app/__init__.py"] = files["app/__init__.py"].replace(
+        "app.register_blueprint(shop)", "app.register_blueprint(shop)\n                app.register_blueprint(guard)")
+    assert found(files) == []

@@ -224,3 +224,63 @@ def test_project_findings_can_be_suppressed_inline():
     report = lint_project({"app/main.py": orders})
     assert found(report) == []
     assert [f.code for f in report.findings if f.suppressed and f.code in ERR] == ["ERR002"]
+
+
+def test_the_code_enum_is_the_one_the_api_error_itself_takes():
+    errors = """\
+    from enum import Enum
+
+
+    class PaymentProcessor(Enum):
+        STRIPE = "stripe"
+
+
+    class ErrorKind(Enum):
+        NOT_FOUND = "not_found"
+
+
+    class AppError(Exception):
+        def __init__(self, kind: ErrorKind, message: str, status_code: int = 500):
+            self.kind = kind
+
+
+    class ProcessorError(AppError):
+        def __init__(self, processor: PaymentProcessor):
+            super().__init__(ErrorKind.NOT_FOUND, f"{processor} failed")
+    """
+    api = find_api_error(facts_of({"app/errors.py": errors}), None)
+    assert api.enum == "app.errors.ErrorKind"
+    without = errors.replace("kind: ErrorKind, ", "")
+    assert find_api_error(facts_of({"app/errors.py": without}), None).enum is None  # not PaymentProcessor
+
+
+def test_the_suggested_raise_follows_the_api_errors_own_constructor():
+    """The styleguide idiom `ApplicationError(message, extra=None)`: no code, no status to suggest."""
+    files = {
+        "core/exceptions.py": "class ApplicationError(Exception):\n    def __init__(self, message, extra=None):\n"
+                              "        self.message = message\n",
+        "core/apis.py": "from rest_framework.views import APIView\n\n\nclass Orders(APIView):\n"
+                        "    def get(self, request):\n        raise Exception('boom')\n",
+    }
+    (finding,) = [f for f in lint_project(files).findings if f.code == "ERR002"]
+    assert finding.location.line == 6
+    assert finding.message.endswith('write `raise ApplicationError("<message>")` instead')
+
+
+def test_the_constructor_is_init_not_class_level_attributes():
+    """polar's idiom: a ClassVar before `__init__(self, message, status_code=500, headers=None)`."""
+    errors = """\
+    from typing import ClassVar
+
+
+    class AppError(Exception):
+        _schema: ClassVar[type | None] = None
+        retryable: bool = False
+
+        def __init__(self, message: str, status_code: int = 500, headers: dict | None = None):
+            self.message = message
+    """
+    api = find_api_error(facts_of({"app/errors.py": errors}), None)
+    assert api.classes["app.errors.AppError"][1].params == (
+        ("message", "builtins.str"), ("status_code", "builtins.int"), ("headers", "builtins.dict"))
+    assert api.example("app.errors.AppError", "404") == '`raise AppError("<message>", 404)`'

@@ -17,7 +17,7 @@ from p21_lint.engine.project import Project, run_project_rules
 from p21_lint.engine.registry import select
 from p21_lint.engine.rule import ProjectRule, Rule
 from p21_lint.engine.runner import FileSettings
-from p21_lint.files import discover
+from p21_lint.files import discover, split_unnamable
 from p21_lint.gates import coverage, endpoints, reconsider, security, style
 from p21_lint.gates.rules import rules_gate
 from p21_lint.model import Finding, GateResult, Report, Status, ToolError
@@ -26,7 +26,7 @@ from p21_lint.model import Finding, GateResult, Report, Status, ToolError
 def run_check(config: Config) -> Report:
     selections = select(config)
     enabled = [s for s in selections if s.enabled]
-    files = discover(config)
+    files, unnamable = split_unnamable(discover(config))
 
     bandit = security.start(files, config) if config.security else None
     try:
@@ -36,6 +36,7 @@ def run_check(config: Config) -> Report:
         cache = Cache.open(config.root / config.cache_dir, settings, _code_version()) if config.cache else None
         results = check_files(files, settings, config.jobs, cache)
         findings, errors, suppressions = flatten(results)
+        errors.extend(unnamable)
 
         project = Project.from_facts((r.facts for r in results if r.facts is not None), config)
         project_rules = [s.rule(s.options) for s in enabled if issubclass(s.rule, ProjectRule)]

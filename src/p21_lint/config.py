@@ -146,6 +146,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:  # tomllib decodes the whole file first, and TOML is UTF-8
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: not valid TOML: not UTF-8 ({exc.reason} at line {line}); save it as UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
 

@@ -8,7 +8,7 @@ it is suppressed: a line the user accepted for SEC002 is accepted for B105 too.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from p21_lint.model import Finding
 

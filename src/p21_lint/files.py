@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from p21_lint.config import Config
+from p21_lint.model import ToolError
 
 # ruff's default excludes: folders that are never the project's own source.
 DEFAULT_EXCLUDES = (
@@ -69,9 +70,13 @@ def matches_any(rel: str, patterns: tuple[str, ...] | list[str]) -> bool:
 
 def relpath(path: Path, root: Path) -> str:
     try:
-        return path.resolve().relative_to(root).as_posix()
+        resolved = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # a dangling link or a link loop (RuntimeError before 3.13), or no file yet:
+        resolved = path.parent.resolve() / path.name  # named as found, so that reading it says what is wrong
+    try:
+        return resolved.relative_to(root).as_posix()
     except ValueError:
-        return Path(os.path.relpath(path.resolve(), root)).as_posix()
+        return Path(os.path.relpath(resolved, root)).as_posix()
 
 
 def module_name(rel: str, packages: frozenset[str] | None = None) -> str:
@@ -138,6 +143,20 @@ def _walk(start: Path, root: Path, excludes: tuple[str, ...]) -> list[Path]:
     return out
 
 
+def split_unnamable(files: list[SourceFile]) -> tuple[list[SourceFile], list[ToolError]]:
+    """Files whose names are not UTF-8 (a POSIX file name is any bytes) cannot be named in a report, a fingerprint or
+    bandit's JSON: each is a tool error under a printable name instead of a crash of the whole run."""
+    named, errors = [], []
+    for f in files:
+        try:
+            f.rel.encode("utf-8")
+            named.append(f)
+        except UnicodeEncodeError:
+            shown = f.rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            errors.append(ToolError("read", shown, "not checked: the file name is not valid UTF-8; rename it"))
+    return named, errors
+
+
 def is_test_path(rel: str, tests: tuple[str, ...]) -> bool:
     name = rel.rsplit("/", 1)[-1]
     return matches_any(rel, tests) or name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
@@ -152,13 +171,13 @@ def git_ignored(root: Path, rels: list[str]) -> set[str]:
     try:
         proc = subprocess.run(
             ["git", "check-ignore", "--no-index", "-z", "--stdin"],
-            cwd=root, input="\0".join(rels).encode(), capture_output=True, timeout=60,
+            cwd=root, input=b"\0".join(map(os.fsencode, rels)), capture_output=True, timeout=60,  # names need not be UTF-8
         )
     except (OSError, subprocess.SubprocessError):
         return set()
     if proc.returncode not in (0, 1):  # 128: not a git repository
         return set()
-    return {p for p in proc.stdout.decode(errors="replace").split("\0") if p}
+    return {os.fsdecode(p) for p in proc.stdout.split(b"\0") if p}
 
 
 def read_source(path: Path) -> bytes:

@@ -107,7 +107,7 @@ class ClientCalls(FactCollector):
                 cells = exprs.elements(row) if len(keys) > 1 else [row]
                 if cells is None or len(cells) != len(keys):
                     continue
-                for key, cell in zip(keys, cells):
+                for key, cell in zip(keys, cells, strict=True):
                     text = exprs.literal(cell)
                     parts = exprs.path_parts(self.context, cell, self.strings[-1])
                     out.setdefault(key, []).append((text or "", parts))
@@ -224,10 +224,10 @@ class ClientCalls(FactCollector):
         return text or ""
 
     def leave_Module(self, original_node: cst.Module) -> None:
-        want(self.context.module, [n for n, _ in self.found])
+        want(self.context, [n for n, _ in self.found])
 
     def collect(self) -> dict[str, Any]:
         if not self.found:
             return {}
-        lines = file_lines(self.context.module, [n for n, _ in self.found])
+        lines = file_lines(self.context, [n for n, _ in self.found])
         return {"client_calls": tuple(ClientCall(line=lines.get(n, 0), **f) for n, f in self.found)}

@@ -19,7 +19,13 @@ import libcst as cst
 
 from p21_lint.analysis.collector import FactCollector
 from p21_lint.analysis.routes.lines import node_lines
-from p21_lint.analysis.web import EXCEPTION_HANDLER, HANDLER_METHODS, ROUTE, FunctionKinds, handler_exception, is_service_module
+from p21_lint.analysis.web import (
+    HANDLER_METHODS,
+    ROUTE,
+    FunctionKinds,
+    handler_exception,
+    is_service_module,
+)
 from p21_lint.model import ErrorClass, HandlerRegistration, RaiseSite
 
 if TYPE_CHECKING:
@@ -52,6 +58,7 @@ CATCH_ALL = "*"
 _ERROR_KEYS = frozenset({"error", "errors", "error_message", "error_code", "err"})
 _FAILED = frozenset({"error", "fail", "failed", "failure"})
 _CODE_PARAMS = frozenset({"code", "error_code", "err_code"})
+_MESSAGE_PARAMS = frozenset({"message", "msg", "detail", "description", "error", "text", "reason"})
 API_ERROR_NAME = re.compile(r"^(api|app|application|rest)_?(error|exception)$", re.IGNORECASE)
 ERROR_CODE_NAME = re.compile(r"error_?codes?$", re.IGNORECASE)
 _EXCEPTION_ROOTS = frozenset({"builtins.Exception", "builtins.BaseException"}) | FRAMEWORK_HANDLED
@@ -107,6 +114,7 @@ class ErrorFacts(FactCollector):
         # enclosing classes and functions, innermost last: an index into self.classes for a recorded exception
         # class, -1 for another class, None for a function
         self._frames: list[int | None] = []
+        self._with_init: set[int] = set()  # classes whose `__init__` was seen: it, not their fields, is the constructor
 
     # -- where we are --------------------------------------------------------------------------------------
     def _where(self) -> str:
@@ -152,8 +160,9 @@ class ErrorFacts(FactCollector):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         params = self._own_class() if node.name.value == "__init__" else None
         if params is not None:
-            for p in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params)[1:]:
-                params.append((p.name.value, self._annotation(p.annotation)))
+            self._with_init.add(self._frames[-1])
+            params[:] = [(p.name.value, self._annotation(p.annotation))
+                         for p in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params)[1:]]
         if node.name.value == "process_exception" and self._frames and self._frames[-1] is not None:
             self.handlers.append((CATCH_ALL, node, "Django middleware process_exception"))
         self.kinds.enter_function(node)
@@ -168,15 +177,21 @@ class ErrorFacts(FactCollector):
             self.sites.append((value, {"kind": "payload", "target": "", "where": ROUTE, "function": node.name.value}))
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        """A dataclass-style field (`code: ErrorCode`); not a ClassVar, not a private attribute."""
+        if not self._frames or self._frames[-1] in self._with_init or not isinstance(node.target, cst.Name):
+            return
+        annotation = self._annotation(node.annotation)
+        if node.target.value.startswith("_") or "ClassVar" in self.context.code_for(node.annotation.annotation):
+            return
         params = self._own_class()
-        if params is not None and isinstance(node.target, cst.Name):
-            params.append((node.target.value, self._annotation(node.annotation)))
+        if params is not None:
+            params.append((node.target.value, annotation))
 
     def visit_Assign(self, node: cst.Assign) -> None:
         # `response.status_code = 404` in a FastAPI handler: its error payloads carry that status
-        if self.payloads and self.payloads[-1] is not None:
-            if any(isinstance(t.target, cst.Attribute) and t.target.attr.value == "status_code" for t in node.targets):
-                self.payloads[-1] = None
+        sets_status = any(isinstance(t.target, cst.Attribute) and t.target.attr.value == "status_code" for t in node.targets)
+        if sets_status and self.payloads:
+            self.payloads[-1] = None
 
     # -- handlers ------------------------------------------------------------------------------------------
     def visit_Call(self, node: cst.Call) -> None:
@@ -212,9 +227,9 @@ class ErrorFacts(FactCollector):
             return
         where = self._where()
         attributes, free = _arguments(call, self.context.qualified_name) if call else ((), False)
-        if target in BARE_RAISES and where:
-            self._site(node, "raise", target, where, attributes, free)
-        elif free and not target.startswith("builtins."):  # a project exception with a free string: ERR003's
+        bare = target in BARE_RAISES and bool(where)  # ERR002's
+        free_string = free and not target.startswith("builtins.")  # a project exception with a free string: ERR003's
+        if bare or free_string:
             self._site(node, "raise", target, where, attributes, free)
 
     def visit_Return(self, node: cst.Return) -> None:
@@ -331,6 +346,27 @@ class ApiError:
     def framework_handled(self, qualified: str) -> bool:
         return bool(self.ancestors(qualified) & FRAMEWORK_HANDLED)
 
+    def example(self, qualified: str, status: str) -> str:
+        """`raise APIError(ErrorCode.<MEMBER>, "<message>", 404)`, shaped by the class's own constructor (its code,
+        message and status parameters, in order, up to the first other one)."""
+        params = next((self.classes[c][1].params for c in (qualified, *self._mro(qualified))
+                       if c in self.classes and self.classes[c][1].params is not None), None)
+        code = f"{self.enum_name}.<MEMBER>" if self.enum else '"<CODE>"'
+        if params is None:
+            parts = [code, '"<message>"', status] if self.enum else ['"<message>"', status]
+        else:
+            parts = []
+            for name, annotation in params:
+                if name in _CODE_PARAMS or (self.enum and annotation == self.enum):
+                    parts.append(code)
+                elif "status" in name:
+                    parts.append(status)
+                elif name in _MESSAGE_PARAMS:
+                    parts.append('"<message>"')
+                else:
+                    break
+        return f"`raise {qualified.rsplit('.', 1)[-1]}({', '.join(parts)})`"
+
     def takes_code(self, qualified: str) -> bool:
         """Whether `qualified`'s constructor takes the error code: its own (or nearest project ancestor's) `__init__`
         or fields name a code parameter or the enum; unknown (no constructor of its own anywhere) counts as yes."""
@@ -390,15 +426,17 @@ def find_api_error(project: Project, configured: str | None) -> ApiError:
             return ApiError((), frozenset(), None, _why_none(classes, handlers), classes, bases, handlers)
         how = ", ".join(f"`{r}` ({why})" for r in roots)
     members = descendants(set(roots))
-    enum = _find_enum(members, classes, bases)
+    enum = _find_enum(roots, classes, bases)
     found = ApiError(roots, members, enum, how, classes, bases, handlers)
     return found
 
 
-def _find_enum(members: frozenset[str], classes: dict[str, tuple[str, ErrorClass]], bases: dict[str, tuple[str, ...]]) -> str | None:
+def _find_enum(roots: tuple[str, ...], classes: dict[str, tuple[str, ErrorClass]], bases: dict[str, tuple[str, ...]]) -> str | None:
+    """The Enum the API error's own constructor takes (`code: ErrorCode`), else one named ErrorCode(s). Subclasses
+    do not count: `ProcessorError(processor: PaymentProcessor)` carries data, not the code."""
     enums = _project_enums(bases)
-    for member in sorted(members):
-        entry = classes.get(member)
+    for root in roots:
+        entry = classes.get(root)
         for _, annotation in (entry[1].params or ()) if entry else ():
             if annotation in enums:
                 return annotation

@@ -10,7 +10,7 @@ elsewhere (`router.get(path)(fn)`, `urls.py`) is the route table's business.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import libcst as cst
 

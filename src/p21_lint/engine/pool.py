@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Iterable
 
 from p21_lint.engine.cache import Cache
@@ -56,11 +57,47 @@ def _compute(jobs_list: list[Job], settings: FileSettings, jobs: int) -> list[Fi
     workers = jobs or os.cpu_count() or 1
     if workers == 1 or len(jobs_list) < INLINE_BELOW:
         return [_run(job, settings) for job in jobs_list]
+    return _pooled(jobs_list, settings, workers)
+
+
+def _pooled(jobs_list: list[Job], settings: FileSettings, workers: int) -> list[FileResult]:
+    """The results in order. libcst is native code: an input that crashes it (a segfault, an abort) kills a worker
+    and breaks the pool, so the files left unanswered run again in a new pool, halved until the culprit is alone."""
+    answers = _pool_round(jobs_list, settings, workers)
+    lost = [job for job, answer in zip(jobs_list, answers) if answer is None]
+    if not lost:
+        return answers  # type: ignore[return-value]
+    if len(lost) == 1 and len(jobs_list) == 1:
+        redo = [_crashed(lost[0])]
+    elif len(lost) == len(jobs_list):  # the crash came before any answer
+        half = len(lost) // 2
+        redo = _pooled(lost[:half], settings, workers) + _pooled(lost[half:], settings, workers)
+    else:
+        redo = _pooled(lost, settings, workers)
+    again = iter(redo)
+    return [answer if answer is not None else next(again) for answer in answers]
+
+
+def _pool_round(jobs_list: list[Job], settings: FileSettings, workers: int) -> list[FileResult | None]:
     # chunks keep pickling overhead low; many small ones keep every worker busy to the end
     size = max(1, min(16, len(jobs_list) // (workers * 8)))
     chunks = [jobs_list[i : i + size] for i in range(0, len(jobs_list), size)]
+    answers: list[FileResult | None] = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return [r for batch in pool.map(_run_chunk, [(c, settings) for c in chunks]) for r in batch]
+        futures = [pool.submit(_run_chunk, (c, settings)) for c in chunks]
+        for chunk, future in zip(chunks, futures):
+            try:
+                answers.extend(future.result())
+            except BrokenProcessPool:
+                answers.extend([None] * len(chunk))
+    return answers
+
+
+def _crashed(job: Job) -> FileResult:
+    rel, module, is_test, _ = job
+    error = ToolError("crash", rel, "checking this file killed p21-lint's worker process (libcst's native parser "
+                      "crashed or ran out of memory on it); the other files were checked. Please report this file.")
+    return FileResult(rel, facts=Facts(rel, module, is_test), errors=(error,))
 
 
 def flatten(results: Iterable[FileResult]) -> tuple[list, list, dict]:

@@ -8,6 +8,7 @@ computed only for files that have something to report.
 from __future__ import annotations
 
 import ast
+import codecs
 import functools
 import io
 import tokenize
@@ -89,14 +90,23 @@ def check_source(path: str, module_name: str, is_test: bool, source: bytes, sett
 
 
 def parse(source: bytes) -> tuple[cst.Module | None, str]:
-    """The libcst tree, or None and why the file cannot be parsed (a message for the user)."""
+    """The libcst tree, or None and why the file cannot be parsed (a message for the user).
+
+    CPython parses first: libcst's native parser overflows its stack on nesting past CPython's limits (about 1,300
+    brackets, 5,000 unary operators) and takes the whole process down with it, so such a file never reaches libcst.
+    """
+    python_says, safe = _python_verdict(source)
+    if not safe:
+        return None, python_says
     try:
         return cst.parse_module(source), ""
     except cst.ParserSyntaxError as exc:
         libcst_says = f"syntax error at line {exc.raw_line}, column {exc.raw_column + 1}: {exc.message}"
-        return None, _python_says(source) or libcst_says
+        if python_says is None:  # valid Python past one of libcst's own limits (e.g. ~4,000 strings concatenated)
+            return None, f"libcst, the parser p21-lint uses, cannot parse this file although Python can ({libcst_says})"
+        return None, python_says or libcst_says
     except (RecursionError, MemoryError):
-        return None, "too deeply nested to parse"
+        return None, f"{TOO_DEEP} to parse"
     except Exception as exc:  # libcst raises a plain SyntaxError for bytes that do not decode, and the like
         return None, _decode_problem(source) or f"cannot be parsed: {type(exc).__name__}: {exc}"
 
@@ -122,16 +132,32 @@ def _ast_parse(source: bytes) -> None:
         ast.parse(source)
 
 
-def _python_says(source: bytes) -> str:
-    """CPython's own message for a syntax error (what users know, and better placed than libcst's), if it has one."""
+TOO_DEEP = "too deeply nested"
+# CPython's limits on nesting (tokenizer, parser stack, AST recursion), whatever the version says them in
+_PYTHON_TOO_DEEP = ("too many nested parentheses", "too many levels of indentation", "too complex", "recursion")
+
+
+def _python_verdict(source: bytes) -> tuple[str | None, bool]:
+    """What the running Python says of `source` (None: it parses; its message is what users know, and better placed
+    than libcst's), and whether libcst may be given the file at all."""
+    nul = source.find(b"\0")
+    if nul >= 0:  # ast.parse would say so too, with no line; libcst's tokenizer points at column 1
+        line = source.count(b"\n", 0, nul) + 1
+        return f"contains a NUL byte at line {line}, which Python source cannot hold; is it UTF-16 or binary? save it as UTF-8", False
     try:
         _ast_parse(source)
+        return None, True
+    except (RecursionError, MemoryError):
+        return f"{TOO_DEEP} for Python to parse", False
     except SyntaxError as exc:
-        if exc.lineno:
-            return f"syntax error at line {exc.lineno}, column {exc.offset or 1}: {exc.msg}"
-    except (ValueError, RecursionError, MemoryError):
-        pass
-    return ""
+        if any(limit in exc.msg.lower() for limit in _PYTHON_TOO_DEEP):
+            return f"{TOO_DEEP} for Python to parse: {exc.msg} at line {exc.lineno}", False
+        says = f"syntax error at line {exc.lineno}, column {exc.offset or 1}: {exc.msg}" if exc.lineno else ""
+    except ValueError as exc:
+        says = str(exc)
+    # a syntax error, or syntax newer than this Python, which libcst may know. Python's message for a syntax error
+    # still comes from a second pass over the whole file, so nesting past its limits is never missed.
+    return says, True
 
 
 def _decode_problem(source: bytes) -> str:
@@ -140,6 +166,8 @@ def _decode_problem(source: bytes) -> str:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
     except SyntaxError as exc:  # an unknown coding cookie, or the first lines are not UTF-8
         encoding, cookie_problem = "utf-8", f"cannot be decoded: {exc.msg}"
+        if source.startswith(codecs.BOM_UTF8):  # tokenize's message is only "encoding problem: utf-8"
+            cookie_problem = "cannot be decoded: it starts with a UTF-8 byte-order mark but declares another encoding; remove one"
     try:
         source.decode(encoding)
     except UnicodeDecodeError as exc:

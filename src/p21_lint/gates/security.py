@@ -26,7 +26,7 @@ from typing import IO, Any
 
 from p21_lint.config import Config
 from p21_lint.engine.fingerprint import fingerprint
-from p21_lint.files import SourceFile, matches_any, relpath
+from p21_lint.files import MAX_BYTES, SourceFile, matches_any, relpath
 from p21_lint.model import Finding, GateResult, Level, Location, Status, ToolError
 
 if sys.version_info >= (3, 11):
@@ -68,7 +68,9 @@ class BanditRun:
 
 def start(files: list[SourceFile], config: Config, *, module: str = BANDIT_MODULE, argv_budget: int = ARGV_BUDGET) -> BanditRun:
     """Launch bandit on `files` (in the background) and return the handle `finish` collects."""
-    run = BanditRun(files, module)
+    # a file over our size limit is already a read error; bandit has no limit and would spend minutes on it
+    run = BanditRun([f for f in files if not _too_large(f)], module)
+    files = run.files
     if not files:
         return run
     settings = bandit_config_args(config)
@@ -81,6 +83,13 @@ def start(files: list[SourceFile], config: Config, *, module: str = BANDIT_MODUL
     for batch in _batches(targets, room):
         run.chunks.append(_launch(base, batch, config.root))
     return run
+
+
+def _too_large(f: SourceFile) -> bool:
+    try:
+        return f.path.stat().st_size > MAX_BYTES
+    except OSError:
+        return False  # bandit says why it cannot read it, as we do
 
 
 def bandit_config_args(config: Config) -> list[str]:

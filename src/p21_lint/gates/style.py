@@ -26,10 +26,10 @@ ARGV_BUDGET = 24_000 if os.name == "nt" else 200_000  # characters of file names
 INSTALL_HINT = "install it with `pip install 'p21-lint[style]'` (or `pip install ruff`), or set `style = false`"
 
 
-def style_gate(files: list[SourceFile], config: Config, *, module: str = RUFF_MODULE) -> tuple[GateResult, list[ToolError]]:
+def style_gate(files: list[SourceFile], config: Config) -> tuple[GateResult, list[ToolError]]:
     if not config.style:
         return GateResult("style", Status.SKIPPED, note="disabled (set style = true or pass --style to run ruff)"), []
-    if importlib.util.find_spec(module) is None:
+    if importlib.util.find_spec(RUFF_MODULE) is None:
         error = ToolError("ruff", "", f"style = true but ruff is not installed in this Python ({sys.executable}); {INSTALL_HINT}")
         return GateResult("style", Status.ERROR, note="ruff is not installed"), [error]
     if not files:
@@ -37,9 +37,9 @@ def style_gate(files: list[SourceFile], config: Config, *, module: str = RUFF_MO
 
     rows: list[dict] = []
     for batch in _batches([f"./{f.rel}" for f in files]):
-        command = [sys.executable, "-I", "-m", module, "check", "--output-format", "json", "--force-exclude", "--no-fix",
+        command = [sys.executable, "-I", "-m", RUFF_MODULE, "check", "--output-format", "json", "--force-exclude", "--no-fix",
                    "--exit-zero", "--", *batch]
-        done = subprocess.run(command, cwd=config.root, capture_output=True, text=True)  # nosec B603
+        done = subprocess.run(command, cwd=config.root, capture_output=True, text=True, check=False)  # nosec B603
         try:
             if done.returncode != 0:
                 raise ValueError

@@ -8,9 +8,21 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from p21_lint.analysis.errors import (
-    ABORTS, API_ERROR_NAME, BARE_RAISES, JSON_RESPONSES, ApiError, find_api_error, is_web_app,
+    ABORTS,
+    API_ERROR_NAME,
+    BARE_RAISES,
+    JSON_RESPONSES,
+    ApiError,
+    find_api_error,
+    is_web_app,
 )
-from p21_lint.analysis.web import EXCEPTION_HANDLER, ROUTE, FunctionKinds, handler_exception, last_name
+from p21_lint.analysis.web import (
+    EXCEPTION_HANDLER,
+    ROUTE,
+    FunctionKinds,
+    handler_exception,
+    last_name,
+)
 from p21_lint.engine.rule import ProjectRule, Rule, RuleOption
 from p21_lint.model import Level, Location, RaiseSite
 
@@ -111,8 +123,7 @@ def _site_location(path: str, site: RaiseSite) -> Location:
 
 
 def _use_instead(api: ApiError, status: str = "404") -> str:
-    code = f"{api.enum_name}.<MEMBER>, " if api.enum else ""
-    return f'`raise {api.name}({code}"<message>", {status})`'
+    return api.example(api.roots[0], status)
 
 
 class ErrorBypassesApiError(ProjectRule):
@@ -183,8 +194,7 @@ class ApiErrorWithoutCode(ProjectRule):
                 out.report(
                     _site_location(facts.path, site),
                     f"`{short}` is raised with a free string and no `{api.enum_name}` member: clients cannot branch on "
-                    f"a message that may change; pass the code, e.g. `raise {short}({api.enum_name}.<MEMBER>, "
-                    f'"<message>", 404)`',
+                    f"a message that may change; pass the code, e.g. {api.example(site.target, '404')}",
                     anchor=f"{site.function}:{site.target}",
                 )
 

@@ -15,7 +15,7 @@ from p21_lint.analysis.routes.auth import AuthJudge
 from p21_lint.analysis.routes.exprs import unquote
 from p21_lint.analysis.routes.facts import Call, Mount, ObjectDef, PathParts, RouteDecl
 from p21_lint.analysis.routes.index import Index
-from p21_lint.analysis.routes.registrations import HTTP_VERBS
+from p21_lint.analysis.routes.registrations import HTTP_VERBS, ROUTE_VERBS
 from p21_lint.analysis.routes.rows import Draft, body_evidence, handler_location
 from p21_lint.model import Facts
 
@@ -43,7 +43,7 @@ class Node:
     facts: Facts | None
     prefix: PathParts | None
     label: str = ""  # blueprint / namespace name, for endpoint names
-    edges: list["Edge"] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
     incoming: int = 0
 
 
@@ -74,6 +74,8 @@ class AppRoutes:
         self.judge = judge
         self.notes: list[str] = []
         self.nodes: dict[str, Node] = {}
+        self.hooks: dict[str, list[tuple[str, str]]] = {}  # owner -> (function, where)
+        self.app_hooks: dict[str, list[tuple[str, str]]] = {}  # a blueprint's before_app_request: for its whole app
         self.kind_sets = {kind: index.subclasses(set(ctors)) for kind, ctors in KINDS.items()}
 
     def kind(self, ctor: str) -> str | None:
@@ -160,7 +162,8 @@ class AppRoutes:
 
         roots = [n for n in self.nodes.values() if n.kind in APPS and n.incoming == 0]  # a mounted sub-app is no root
         for node in roots:
-            walk(node.name, Context([], self._own_deps(node), self._hooks(node), [], [node.name], True))
+            app_wide = [h for name in self._reachable(node.name) for h in self.app_hooks.get(name, [])]
+            walk(node.name, Context([], self._own_deps(node), self._hooks(node) + app_wide, [], [node.name], True))
         for node in self.nodes.values():
             if node.name not in out and node.incoming == 0:
                 join = "flask" if FRAMEWORK[node.kind] == "flask" else "fastapi"
@@ -168,6 +171,15 @@ class AppRoutes:
                 labels = [node.label] if node.kind == "blueprint" and node.label else []
                 walk(node.name, Context(prefixes, self._own_deps(node), self._hooks(node), labels, [node.name], False))
         return out
+
+    def _reachable(self, name: str) -> list[str]:
+        seen, todo = [name], [name]
+        while todo:
+            for edge in self.nodes[todo.pop()].edges:
+                if edge.child not in seen:
+                    seen.append(edge.child)
+                    todo.append(edge.child)
+        return seen
 
     def _prefixes(self, edge: Edge, child: Node) -> list[tuple[str, PathParts]]:
         if edge.verb in ("register_blueprint", "add_namespace"):  # the mount's prefix replaces the child's own
@@ -194,10 +206,10 @@ class AppRoutes:
         index = self.index
         self._nodes()
         self._edges(files)
-        self.hooks: dict[str, list[tuple[str, str]]] = {}
         for facts in files:
             for h in facts.route_hooks:
-                self.hooks.setdefault(index.canon(h.owner), []).append((h.function, f"{facts.path}:{h.line}"))
+                hooks = self.app_hooks if h.app_wide else self.hooks
+                hooks.setdefault(index.canon(h.owner), []).append((h.function, f"{facts.path}:{h.line}"))
         contexts = self._contexts()
         drafts: list[Draft] = []
         for facts in files:
@@ -299,6 +311,13 @@ class AppRoutes:
         if fn is not None:
             deps += [(d, "parameter") for d in fn.depends]
             deps += [(a, "parameter") for a in fn.annotations if index.canon(a) in index.aliases]
+        owner_class = handler.rpartition(".")[0]
+        if owner_class in index.classes:  # a method of a class-based view (fastapi-utils @cbv): class attributes
+            for cls in index.lineage(owner_class):
+                entry = index.classes.get(cls)
+                for key, values in entry[0].attrs if entry else ():
+                    if key == "__depends__":
+                        deps += [(d, f"class attribute of `{index.short(cls)}`") for d in values]
         for dep, where in [*deps, *ctx.dependencies]:
             why = judge.dependency(dep)
             if why is not None:
@@ -306,7 +325,7 @@ class AppRoutes:
                 draft.evidence.append(f"{why} ({where})")
         if fn is not None:
             for deco in fn.decorators:
-                if deco.name.rsplit(".", 1)[-1] in (decl.verb, "route"):
+                if deco.name.rsplit(".", 1)[-1] in ROUTE_VERBS:  # the route decorators themselves
                     continue
                 why = judge.decorator(deco)
                 if why is not None:

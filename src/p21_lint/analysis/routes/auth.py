@@ -58,7 +58,7 @@ DRF_ROOT = "rest_framework."
 
 # names that say "authentication", for what cannot be read (a dependency or decorator from another package)
 AUTH_DEPENDENCY_NAME = re.compile(
-    r"(current_\w*user|authenticat|auth|jwt|token|api_?key|login|oauth|permission|require_\w*(user|admin|role|scope)"
+    r"(current_?\w*user|authenticat|auth|jwt|token|api_?key|login|oauth|permission|require_\w*(user|admin|role|scope)"
     r"|verify|superuser|admin|role|scope|credential|principal|session_user)", re.IGNORECASE)
 AUTH_DECORATOR_NAME = re.compile(
     r"((login|auth|jwt|token|permission|permissions|role|roles|admin|staff|superuser|user|scope|scopes)_(required|accepted|only)"
@@ -256,8 +256,10 @@ class AuthJudge:
         self.used[key] = self.used.get(key, 0) + 1
 
     def _favourite(self, kind: str) -> str | None:
-        found = sorted((-n, k) for k, n in self.used.items() if k.startswith(kind + ":"))
-        return found[0][1].split(":", 1)[1] if found else None
+        """The most used of a kind, preferring names that say authentication (`CurrentUser` over `CommonParams`)."""
+        found = sorted((not AUTH_DEPENDENCY_NAME.search(k.rsplit(".", 1)[-1]), -n, k)
+                       for k, n in self.used.items() if k.startswith(kind + ":"))
+        return found[0][2].split(":", 1)[1] if found else None
 
     def suggestion(self, kind: str) -> str:
         """What to add to a route of `kind` (fastapi, flask, flask-class, django, django-class, drf), in the

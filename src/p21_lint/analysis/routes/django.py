@@ -182,10 +182,10 @@ class DjangoUrls(FactCollector):
         }))
 
     def leave_Module(self, original_node: cst.Module) -> None:
-        want(self.context.module, [n for n, _ in (*self.entries, *self.registrations)])
+        want(self.context, [n for n, _ in (*self.entries, *self.registrations)])
 
     def collect(self) -> dict[str, Any]:
-        lines = file_lines(self.context.module, [n for n, _ in (*self.entries, *self.registrations)])
+        lines = file_lines(self.context, [n for n, _ in (*self.entries, *self.registrations)])
         return {
             "url_entries": tuple(UrlEntry(line=lines.get(n, 0), **f) for n, f in self.entries),
             "router_registrations": tuple(RouterRegistration(line=lines.get(n, 0), **f) for n, f in self.registrations),

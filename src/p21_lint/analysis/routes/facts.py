@@ -78,11 +78,13 @@ class Mount:
 
 @dataclass(frozen=True, slots=True)
 class Hook:
-    """`@bp.before_request` / `app.before_request(fn)`: runs before every request of its owner."""
+    """`@bp.before_request` / `app.before_request(fn)`: runs before every request of its owner (of the whole app for
+    a blueprint's `before_app_request`)."""
 
     owner: str
     function: str
     line: int
+    app_wide: bool = False
 
 
 @dataclass(frozen=True, slots=True)

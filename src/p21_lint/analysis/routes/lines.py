@@ -3,17 +3,20 @@
 PositionProvider records a range for every node of the file (about twice the cost of the parse, PERFORMANCE.md).
 Facts need the line of a few nodes (a route decorator, a handler's `def`, a test-client call), so this walks the
 code generation once, counting newlines without building the text, records the line where each wanted node's
-syntax starts, and stops as soon as all are found. Collectors of the same file ask for their nodes while they
-visit (`want`) and the first `lines` call answers all of them in one pass.
+syntax starts, and stops as soon as all are found. The collectors of a file ask for their nodes when its traversal
+ends (`want`, kept on the file's context) and the first `lines` call answers all of them in one pass.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
+
+if TYPE_CHECKING:
+    from p21_lint.engine.context import FileContext
 
 
 class _Done(Exception):
@@ -59,27 +62,19 @@ def node_lines(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[cst.CST
     return state.found
 
 
-# One file is checked at a time in a process: what its collectors want is answered in one pass.
-_pending: dict[int, tuple[cst.Module, set[cst.CSTNode]]] = {}
-_answered: dict[int, tuple[cst.Module, dict[cst.CSTNode, int]]] = {}
+def want(context: FileContext, nodes: Iterable[cst.CSTNode]) -> None:
+    """Ask for the lines of `nodes` (in `leave_Module`), so the first `lines` call of the file answers everyone."""
+    context.shared.setdefault(_WANTED, set()).update(nodes)
 
 
-def want(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> None:
-    entry = _pending.setdefault(id(module), (module, set()))
-    entry[1].update(nodes)
-
-
-def lines(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[cst.CSTNode, int]:
-    """The lines of `nodes` (wanted before or now), computed together with every other node wanted in `module`."""
+def lines(context: FileContext, nodes: Iterable[cst.CSTNode]) -> dict[cst.CSTNode, int]:
+    """The lines of `nodes`, computed in one pass with every node the file's collectors wanted."""
     nodes = list(nodes)
-    key = id(module)
-    answered = _answered.get(key)
-    if answered is not None and answered[0] is module and all(n in answered[1] for n in nodes):
-        return answered[1]
-    entry = _pending.pop(key, None)
-    pending = entry[1] if entry is not None and entry[0] is module else set()
-    _pending.clear()  # anything left belongs to a file already done
-    found = node_lines(module, pending | set(nodes))
-    _answered.clear()
-    _answered[key] = (module, found)
+    found = context.shared.get(_FOUND)
+    if found is None or any(n not in found for n in nodes):
+        found = node_lines(context.module, context.shared.get(_WANTED, set()) | set(nodes))
+        context.shared[_FOUND] = found
     return found
+
+
+_WANTED, _FOUND = "routes.lines.wanted", "routes.lines.found"

@@ -20,12 +20,16 @@ _SPECIAL = set("[](){}*+?|\\^$")
 
 def flask_template(rule: str) -> str:
     """`/users/<int:user_id>` -> `/users/{user_id}`; `<path:p>` -> `{p:path}`."""
-    return _FLASK_PARAM.sub(lambda m: "{%s:path}" % m["name"] if m["conv"] == "path" else "{%s}" % m["name"], rule)
+    return _FLASK_PARAM.sub(_param, rule)
 
 
 def django_template(route: str) -> str:
     """A `path()` route: `users/<int:pk>/` -> `users/{pk}/`."""
-    return _DJANGO_PARAM.sub(lambda m: "{%s:path}" % m["name"] if m["conv"] == "path" else "{%s}" % m["name"], route)
+    return _DJANGO_PARAM.sub(_param, route)
+
+
+def _param(m: re.Match[str]) -> str:
+    return f"{{{m['name']}:path}}" if m["conv"] == "path" else f"{{{m['name']}}}"
 
 
 def django_regex_template(regex: str) -> tuple[str, bool]:
@@ -42,7 +46,7 @@ def django_regex_template(regex: str) -> tuple[str, bool]:
         if text.startswith("(?P<", i):
             end = _group_end(text, i)
             name = text[i + 4 : text.index(">", i)]
-            out.append("{%s}" % name)
+            out.append(f"{{{name}}}")
             i = end
         elif ch == "(":
             end = _group_end(text, i)

@@ -72,7 +72,8 @@ class Registrations(FactCollector):
             if isinstance(expr, cst.Attribute) and expr.attr.value in HOOK_VERBS:
                 owner = self._owner(expr.value)
                 if owner:
-                    self.hooks.append((deco, {"owner": owner, "function": handler}))
+                    self.hooks.append((deco, {"owner": owner, "function": handler,
+                                              "app_wide": expr.attr.value == "before_app_request"}))
                 continue
             if not (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)):
                 continue
@@ -138,7 +139,8 @@ class Registrations(FactCollector):
         elif verb in HOOK_VERBS and node.args:
             owner = self._owner(func.value)
             if owner:
-                self.hooks.append((node, {"owner": owner, "function": self._handler(node.args[0].value)}))
+                self.hooks.append((node, {"owner": owner, "function": self._handler(node.args[0].value),
+                                          "app_wide": verb == "before_app_request"}))
         elif verb == "init_app" and node.args:  # api.init_app(app): the API is mounted on the app
             child, parent = self._owner(func.value), exprs.ref(self.context, node.args[0].value)
             if child and parent:
@@ -186,11 +188,11 @@ class Registrations(FactCollector):
         return [n for n, _ in (*self.routes, *self.mounts, *self.hooks)] + list(self._called().values())
 
     def leave_Module(self, original_node: cst.Module) -> None:
-        want(self.context.module, self._wanted())
+        want(self.context, self._wanted())
 
     def collect(self) -> dict[str, Any]:
         called = self._called()
-        lines = file_lines(self.context.module, self._wanted())
+        lines = file_lines(self.context, self._wanted())
         handler_lines = {name: lines.get(node, 0) for name, node in called.items()}
         return {
             "route_decls": tuple(RouteDecl(line=lines.get(n, 0), handler_line=handler_lines.get(f["handler"], 0), **f)

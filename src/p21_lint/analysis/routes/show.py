@@ -12,7 +12,7 @@ def text(table: RouteTable) -> str:
     if not rows:
         return "no routes found\n" + _notes(table)
     width = min(max(len(r.path) for r in rows), 60)
-    lines = []
+    lines = [f"{'METHOD':<9} {'PATH':<{width}}  {'AUTH':<7}  {'TESTS':<8}  HANDLER"]
     for r in rows:
         auth = "auth" if r.authenticated else "public" if r.public else "NO AUTH"
         tests = f"{len(r.tests)} test{'s' if len(r.tests) != 1 else ''}" if r.tests else "untested"

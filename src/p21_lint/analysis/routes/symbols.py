@@ -53,6 +53,13 @@ REFUSALS = frozenset({"abort", "HTTPException", "HTTPError", "Response", "JSONRe
 DENIALS = {"PermissionDenied": "403", "Unauthorized": "401", "Forbidden": "403", "NotAuthenticated": "401",
            "AuthenticationFailed": "401", "redirect_to_login": "redirect-login", "unauthorized": "redirect-login"}
 _MAX_CONST = 200
+ROUTE_DECORATORS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "trace", "route", "api_route",
+                              "websocket", "websocket_route", "api_view", "action"})
+
+
+def _routed(decorators: tuple[Call, ...]) -> bool:
+    """A decorator that makes a route of the function (`@router.get(...)`, DRF `@api_view`, `@action`)."""
+    return any(d.name.rsplit(".", 1)[-1] in ROUTE_DECORATORS for d in decorators)
 
 
 def auth_call(name: str) -> bool:
@@ -200,6 +207,22 @@ class Symbols(FactCollector):
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if node.value is not None and isinstance(node.target, cst.Name):
             self._assigned(node, node.target.value, node.value)
+        elif node.value is None and self.class_stack and self.class_stack[-1] is not None and not self.stack:
+            self._class_depends(node.annotation.annotation, None)  # `user: CurrentUser` on a class-based view
+
+    def _class_depends(self, annotation: cst.BaseExpression | None, value: cst.BaseExpression | None) -> None:
+        """Dependencies declared as class attributes (fastapi-utils `@cbv`): every route method of the class gets them."""
+        ctx, found = self.context, []
+        target = exprs.depends_target(ctx, value) if value is not None else None
+        if target == "" and annotation is not None:
+            target = exprs.ref(ctx, annotation) or ""
+        if target:
+            found.append(target)
+        if annotation is not None:
+            inline = exprs.annotated_depends(ctx, annotation)
+            found.extend(inline if inline is not None else self._alias_candidate(annotation))
+        if found:
+            self.class_stack[-1]["attrs"].append(("__depends__", tuple(found)))
 
     def visit_TypeAlias(self, node: cst.TypeAlias) -> None:
         self._assigned(node, node.name.value, node.value)
@@ -218,6 +241,9 @@ class Symbols(FactCollector):
                 return
             if name in VIEW_ATTRS:
                 info["attrs"].append((name, exprs.values(ctx, value)))
+            elif isinstance(value, cst.Call) and exprs.depends_target(ctx, value) is not None:
+                annotation = node.annotation.annotation if isinstance(node, cst.AnnAssign) else None
+                self._class_depends(annotation, value)
             self._constant(f"{info['name']}.{name}", value)
             return
         qualified = exprs.defined_name(ctx, name)
@@ -272,20 +298,19 @@ class Symbols(FactCollector):
     # -- result ------------------------------------------------------------------------------------------------
     def _wanted(self) -> list[cst.CSTNode]:
         """The nodes whose line the table shows: handlers, view classes and their methods, framework objects."""
-        wanted: list[cst.CSTNode] = [f.node for f in self.functions if f.decorators or f.view_like]
+        wanted: list[cst.CSTNode] = [f.node for f in self.functions if f.view_like or _routed(f.decorators)]
         wanted += [n for n, fields in self.objects
                    if fields["ctor"].split(".", 1)[0] in FRAMEWORK_ROOTS or fields["prefix"] or fields["dependencies"]]
         for node, info in self.classes:
-            if info["methods"] or info["decorators"]:
-                wanted.append(node)
-                wanted += info["methods"]
+            wanted.append(node)
+            wanted += [m for m in info["methods"] if m.name.value in VIEW_METHODS]
         return wanted
 
     def leave_Module(self, original_node: cst.Module) -> None:
-        want(self.context.module, self._wanted())
+        want(self.context, self._wanted())
 
     def collect(self) -> dict[str, Any]:
-        lines = file_lines(self.context.module, self._wanted())
+        lines = file_lines(self.context, self._wanted())
         functions = tuple(
             FunctionInfo(f.name, lines.get(f.node, 0), f.decorators, f.depends, f.annotations,
                          tuple(sorted(f.auth_calls)), f.public)
