@@ -462,3 +462,121 @@ def test_a_blueprint_hook_guards_its_blueprint_and_before_app_request_the_whole_
     files["app/__init__.py"] = files["app/__init__.py"].replace(
         "app.register_blueprint(shop)", "app.register_blueprint(shop)\n                app.register_blueprint(guard)")
     assert found(files) == []
+
+
+def test_optional_authentication_is_public_by_design():
+    files = {
+        "app/deps.py": DEPS + '''
+
+def get_current_user_authorizer(*, required: bool = True):
+    return get_current_user if required else get_current_user_optional
+
+
+def get_current_user_optional(token: str | None = None):
+    return None
+
+
+def article_from_path(slug: str, user=Depends(get_current_user_authorizer(required=False))):
+    return slug
+''',
+        "app/main.py": '''
+            from fastapi import Depends, FastAPI
+            from app.deps import article_from_path, get_current_user_authorizer, get_current_user_optional
+
+            app = FastAPI()
+
+
+            @app.get("/articles")
+            def articles(user=Depends(get_current_user_authorizer(required=False))):
+                return []
+
+
+            @app.get("/articles/{slug}")
+            def article(article=Depends(article_from_path)):
+                return article
+
+
+            @app.get("/feed")
+            def feed(user=Depends(get_current_user_optional)):
+                return []
+
+
+            @app.delete("/articles/{slug}")
+            def delete(article=Depends(article_from_path), user=Depends(get_current_user_authorizer())):
+                return None
+
+
+            @app.put("/articles/{slug}")
+            def update(article=Depends(article_from_path)):  # only an optional user, through article_from_path
+                return article
+        ''',
+        "app/blog.py": '''
+            from flask import Flask
+            from flask_jwt_extended import jwt_optional, jwt_required
+
+            blog = Flask(__name__)
+
+
+            @blog.route("/posts")
+            @jwt_optional
+            def posts():
+                return []
+
+
+            @blog.route("/drafts")
+            @jwt_required(optional=True)
+            def drafts():
+                return []
+        ''',
+    }
+    assert found(files) == []
+    report = lint_project(files, ONLY)
+    assert report.findings == ()
+
+
+def test_auth_objects_passed_to_decorators_and_read_only_permissions():
+    files = {
+        "api/auth.py": '''
+            from flask_httpauth import HTTPTokenAuth
+
+            token_auth = HTTPTokenAuth()
+        ''',
+        "api/users.py": '''
+            from apifairy import authenticate
+            from flask import Blueprint
+
+            from api.auth import token_auth
+
+            users = Blueprint("users", __name__)
+
+
+            @users.route("/users", methods=["GET"])
+            @authenticate(token_auth)
+            def all_users():
+                return []
+        ''',
+        "shop/views.py": '''
+            from rest_framework.permissions import IsAuthenticatedOrReadOnly
+            from rest_framework.response import Response
+            from rest_framework.views import APIView
+
+
+            class Articles(APIView):
+                permission_classes = (IsAuthenticatedOrReadOnly,)
+
+                def get(self, request):
+                    return Response([])
+
+                def post(self, request):
+                    return Response({})
+        ''',
+        "shop/urls.py": '''
+            from django.urls import path
+            from shop.views import Articles
+
+            urlpatterns = [path("articles/", Articles.as_view())]
+        ''',
+    }
+    assert found(files) == []
+    report = lint_project(files, ONLY)
+    assert report.errors == ()

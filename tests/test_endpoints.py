@@ -196,3 +196,17 @@ def test_the_routes_command(tmp_path: Path):
     text = CliRunner().invoke(main, ["routes", str(tmp_path)]).stdout
     assert "GET       /api/v1/users/me" in text
     assert "4 routes: 0 authenticated, 4 public, 0 without authentication; 1 called by tests (25%)" in text
+
+
+def test_parametrized_cases_keep_their_pairs():
+    report = check('''
+        import pytest
+        from app.main import app
+
+        @pytest.mark.parametrize(("method", "route_name"), [("GET", "me"), ("POST", "create_user")])
+        def test_routes(client, method, route_name):
+            assert client.request(method, app.url_path_for(route_name)).status_code < 500
+    ''')
+    # GET /users/ or POST /users/me would come from mixing the cases up: neither exists, both stay unmatched
+    assert untested(report) == ["GET /api/v1/items/{path:path}", "GET /api/v1/users/{user_id}"]
+    assert "test request" not in gate(report).note

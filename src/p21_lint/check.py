@@ -61,7 +61,7 @@ def run_check(config: Config) -> Report:
         gates: list[GateResult] = [rules_gate(findings, errors, config.fail_on, len(enabled))]
         errors.extend(legacy_errors)
         if bandit is not None:
-            gate, bandit_errors = security.finish(bandit, config)
+            gate, bandit_errors = security.finish(bandit, config, p21=findings)
             errors.extend(bandit_errors)
             gate = reconsider(gate, legacy(list(gate.findings)))
         else:

@@ -49,7 +49,7 @@ class UserRepository:
         return self.by_id(user_id)
 
     def search(self, text: str) -> list[User]:
-        # deliberate: SQL001 (and bandit B608) - the search text is pasted into the SQL (injection); write
+        # deliberate: SQL001 (bandit's B608 too, reported once) - the search text is pasted into the SQL (injection); write
         # `"... WHERE email LIKE ?"` and pass `(f"%{text}%",)` as the parameters
         rows = self.conn.execute(f"SELECT * FROM users WHERE email LIKE '%{text}%' ORDER BY id").fetchall()
         return [_user(row) for row in rows]

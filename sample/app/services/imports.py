@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import subprocess
 import sys
 from dataclasses import dataclass, field
 
@@ -51,6 +52,10 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m app.services.imports FILE.csv", file=sys.stderr)
         return 2
+    if argv[1].endswith(".gz"):
+        # deliberate: security gate, bandit B602 - the file name goes through a shell (`a.csv.gz; rm -rf ~`)
+        subprocess.run(f"gunzip -f {argv[1]}", shell=True, check=True)
+        argv[1] = argv[1][: -len(".gz")]
     with open(argv[1], encoding="utf-8") as fh:
         result = import_accounts(UserRepository(connect("signup.db")), fh.read())
     for reason in result.skipped:

@@ -47,6 +47,16 @@ def _strip_url(parts: PathParts) -> PathParts:
     return tuple(p for p in out if p != ("", ""))
 
 
+def _names(node: cst.BaseExpression) -> list[str]:
+    """parametrize's argument names: `"method,url"` or `("method", "url")`."""
+    text = exprs.literal(node)
+    if text is not None:
+        return [n.strip() for n in text.split(",") if n.strip()]
+    items = exprs.elements(node) or []
+    names = [exprs.literal(i) for i in items]
+    return [n for n in names if n] if all(names) else []
+
+
 class ClientCalls(FactCollector):
     TRIGGERS = (b"client", b"Client", b"reverse", b"url_for", b"url_path_for", b"requests", b"httpx")
 
@@ -56,7 +66,7 @@ class ClientCalls(FactCollector):
         self.clients: set[str] = set()  # names bound to a test client
         self.strings: list[dict[str, PathParts]] = [{}]  # string values of names, per scope
         self.named: list[dict[str, str]] = [{}]  # names bound to `url_for(...)` / `reverse(...)`: the route name
-        self.params: list[dict[str, list[tuple[str, PathParts]]]] = [{}]  # parametrize values, per function
+        self.params: list[list[dict[str, tuple[str, PathParts]]]] = [[]]  # parametrize cases, per function
         # `self.url = reverse("x")` in setUp, `self.base = "/api"`: per class, seen by every method after it
         self.members: list[dict[str, PathParts | str]] = [{}]
 
@@ -88,30 +98,32 @@ class ClientCalls(FactCollector):
         self.named.pop()
         self.params.pop()
 
-    def _parametrize(self, node: cst.FunctionDef) -> dict[str, list[tuple[str, PathParts]]]:
-        """`@pytest.mark.parametrize("method,url", [("get", "/a"), ...])` -> {"url": [...], "method": [...]}."""
-        out: dict[str, list[tuple[str, PathParts]]] = {}
+    def _parametrize(self, node: cst.FunctionDef) -> list[dict[str, tuple[str, PathParts]]]:
+        """The cases of `@pytest.mark.parametrize("method,url", [("get", "/a"), ...])`, one dict per case (several
+        decorators multiply, as in pytest); empty when the test is not parametrized."""
+        cases: list[dict[str, tuple[str, PathParts]]] = [{}]
         for deco in node.decorators:
             call = deco.decorator
             if not isinstance(call, cst.Call) or self.context.qualified_name(call.func) not in PARAMETRIZE:
                 continue
-            names_node, cases = exprs.positional(call, 0), exprs.positional(call, 1)
-            names = exprs.literal(names_node) if names_node is not None else None
-            rows = exprs.elements(cases) if cases is not None else None
-            if names is None or rows is None:
+            names_node, values = exprs.positional(call, 0), exprs.positional(call, 1)
+            keys = _names(names_node) if names_node is not None else []
+            rows = exprs.elements(values) if values is not None else None
+            if not keys or rows is None:
                 continue
-            keys = [n.strip() for n in names.split(",") if n.strip()]
+            found = []
             for row in rows:
                 if isinstance(row, cst.Call) and row.args:  # pytest.param(...)
-                    row = cst.Tuple([cst.Element(a.value) for a in row.args if a.keyword is None]) if len(keys) > 1 else row.args[0].value
-                cells = exprs.elements(row) if len(keys) > 1 else [row]
+                    cells = [a.value for a in row.args if a.keyword is None]
+                else:
+                    cells = exprs.elements(row) if len(keys) > 1 else [row]
                 if cells is None or len(cells) != len(keys):
                     continue
-                for key, cell in zip(keys, cells, strict=True):
-                    text = exprs.literal(cell)
-                    parts = exprs.path_parts(self.context, cell, self.strings[-1])
-                    out.setdefault(key, []).append((text or "", parts))
-        return out
+                found.append({key: (exprs.literal(cell) or "", exprs.path_parts(self.context, cell, self.strings[-1]))
+                              for key, cell in zip(keys, cells, strict=True)})
+            if found:
+                cases = [{**a, **b} for a in cases for b in found]
+        return cases if cases != [{}] else []
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if len(node.targets) == 1 and isinstance(node.targets[0].target, (cst.Name, cst.Attribute)):
@@ -178,27 +190,35 @@ class ClientCalls(FactCollector):
             method_node, url = None, exprs.arg(node, 0, "url") or exprs.kwarg(node, "path")
         if url is None:
             return
-        if verb == "websocket_connect":
-            methods = [("WEBSOCKET", "")]
-        elif method_node is None:
-            methods = [("GET" if verb == "open" else verb.upper(), "")]
-        elif (text := exprs.literal(method_node)) is not None:
-            methods = [(text.upper(), "")]
-        elif isinstance(method_node, cst.Name) and method_node.value in self.params[-1]:
-            methods = [(m.upper(), "") for m, _ in self.params[-1][method_node.value] if m]
-        else:
-            return  # the method is not known: it can cover nothing
-        for method, _ in methods:
-            for fields in self._urls(url):
-                self.found.append((node, {"method": method, **fields}))
+        seen = set()
+        for case in self.params[-1] or [{}]:  # a parametrized test: each case is a request
+            method = self._method(verb, method_node, case)
+            if method is None:
+                continue  # the method is not known: it can cover nothing
+            for fields in self._urls(url, case):
+                key = (method, tuple(sorted(fields.items())))
+                if key not in seen:
+                    seen.add(key)
+                    self.found.append((node, {"method": method, **fields}))
 
-    def _urls(self, node: cst.BaseExpression) -> list[dict[str, Any]]:
+    def _method(self, verb: str, node: cst.BaseExpression | None, case: dict[str, tuple[str, PathParts]]) -> str | None:
+        if verb == "websocket_connect":
+            return "WEBSOCKET"
+        if node is None:
+            return "GET" if verb == "open" else verb.upper()
+        text = exprs.literal(node)
+        if text is None and isinstance(node, cst.Name) and node.value in case:
+            text = case[node.value][0]
+        return text.upper() if text else None
+
+    def _urls(self, node: cst.BaseExpression, case: dict[str, tuple[str, PathParts]]) -> list[dict[str, Any]]:
         ctx = self.context
-        if isinstance(node, cst.Name) and node.value in self.params[-1]:
-            return [{"url": _strip_url(p)} for _, p in self.params[-1][node.value]]
+        if isinstance(node, cst.Name) and node.value in case:
+            return [{"url": _strip_url(case[node.value][1])}]
         if (named := self._named(node)) is not None:
             return [{"url": (), "route_name": named}]
-        route = self._route_name(node.left if isinstance(node, cst.BinaryOperation) else node)  # reverse("x") + "?p=2"
+        # reverse("x") + "?page=2"
+        route = self._route_name(node.left if isinstance(node, cst.BinaryOperation) else node, case)
         if route == "":
             return [{"url": (("?", exprs.unknown(ctx, node)[1:]),), "note": "the route name is not a literal"}]
         if route is not None:
@@ -210,7 +230,7 @@ class ClientCalls(FactCollector):
             return [{"url": parts, "note": "the URL is not known statically"}]
         return [{"url": parts}]
 
-    def _route_name(self, node: cst.BaseExpression) -> str | None:
+    def _route_name(self, node: cst.BaseExpression, case: dict | None = None) -> str | None:
         """The route name of `url_for("x")`, `reverse("x")`, `app.url_path_for("x")`; "" when not a literal."""
         if not isinstance(node, cst.Call):
             return None
@@ -221,6 +241,8 @@ class ClientCalls(FactCollector):
             return None
         name = exprs.arg(node, 0, "name") or exprs.kwarg(node, "endpoint") or exprs.kwarg(node, "viewname")
         text = exprs.literal(name) if name is not None else None
+        if text is None and isinstance(name, cst.Name) and case and name.value in case:
+            text = case[name.value][0]  # `app.url_path_for(route_name)` with route_name parametrized
         return text or ""
 
     def leave_Module(self, original_node: cst.Module) -> None:

@@ -329,10 +329,13 @@ def placeholders(text: str) -> tuple[Placeholder, ...]:
 class Spot:
     """Where one hole landed in the SQL."""
 
-    kind: str  # value | identifier | fragment | head (the statement itself starts with it: a query passed in)
+    # value | identifier | fragment | head (the statement itself starts with it: a query passed in) |
+    # placeholder (the name of a placeholder: `:{key}`, `%({key})s`)
+    kind: str
     clause: str  # in words, for messages: "a comparison", "LIMIT", "an IN list", "the table name", ...
     quoted: str | None = None  # the SQL string literal around the hole (`%{}%`), when it sits inside one
     sure: bool = True  # False when the text did not parse and the words before the hole decided
+    delimited: bool = False  # inside an identifier's quotes (`"{name}"`, `` `{name}` ``)
 
 
 @dataclass(frozen=True)
@@ -431,11 +434,70 @@ def _spots(
         shift = p.end
     parse_text.append(text[shift:])
     sql = "".join(parse_text)
+    named = _placeholder_names(text, found)
     tree = _parse(sql, dialect, fragment)
     spots = {}
     if tree is not None:
         spots = _tree_spots(tree)
-    return tuple(spots.get(i) or _lexical_spot(sql, i) for i in range(count))
+    out = []
+    for i in range(count):
+        spot = named.get(i) or spots.get(i) or _lexical_spot(sql, i, dialect)
+        if spot.kind != "placeholder" and _enclosing_quote(sql, sql.find(HOLE.format(i)), dialect) in ('"', "`"):
+            # a quoted identifier; sqlglot forgets the quotes in some places (`SET search_path TO "{schema}"`)
+            clause = spot.clause if spot.kind == "identifier" else "a quoted name"
+            spot = Spot("identifier", clause, sure=spot.sure, delimited=True)
+        out.append(spot)
+    return tuple(out)
+
+
+_DOLLAR_HOLE = re.compile(r"(?<![\w$])\$__p21_hole_(\d+)__")
+
+
+def _placeholder_names(text: str, found: tuple[Placeholder, ...]) -> dict[int, Spot]:
+    """Holes that make up a placeholder's name (`:{key}`, `%({key})s`, `${n}`): the value itself goes as a
+    parameter, and the name is SQL text only the program should choose."""
+    out = {}
+    for p in found:
+        for m in _HOLE_RE.finditer(p.text):
+            out[int(m.group(1))] = Spot("placeholder", "a placeholder's name")
+    for m in _DOLLAR_HOLE.finditer(text):
+        out[int(m.group(1))] = Spot("placeholder", "a placeholder's number")
+    return out
+
+
+def _enclosing_quote(sql: str, at: int, dialect: str | None) -> str | None:
+    """The quote character the text at `at` sits inside (`'`, or `"`/`` ` `` around a name), or None. In
+    MySQL double quotes delimit strings, as single quotes do."""
+    if at < 0:
+        return None
+    quote: str | None = None
+    i = 0
+    while i < at:
+        c = sql[i]
+        if quote is None:
+            if c in "'\"`":
+                quote = c
+            elif sql.startswith("--", i):
+                end = sql.find("\n", i)
+                if end < 0 or end > at:
+                    return None
+                i = end
+            elif sql.startswith("/*", i):
+                end = sql.find("*/", i + 2)
+                if end < 0 or end > at:
+                    return None
+                i = end + 1
+        elif c == quote:
+            if sql.startswith(quote * 2, i) and i + 1 < at:
+                i += 1  # a doubled quote inside the literal
+            else:
+                quote = None
+        elif c == "\\" and quote == "'" and dialect == "mysql":
+            i += 1
+        i += 1
+    if quote == '"' and dialect == "mysql":
+        return "'"
+    return quote
 
 
 def _attempts(sql: str, fragment: str) -> list[str]:
@@ -499,6 +561,9 @@ def _tree_spots(trees: list[exp.Expression]) -> dict[int, Spot]:
 
 
 def _classify(node: exp.Expression, value: str, m: re.Match[str]) -> Spot:
+    setting = node.find_ancestor(exp.SetItem)
+    if setting is not None and isinstance(setting.parent, exp.Set):
+        return _setting_spot(node, value, m, setting)
     if isinstance(node, exp.Literal) and node.is_string:
         return Spot("value", "a quoted string", _HOLE_RE.sub("...", value.replace(m.group(0), "{}")))
     parent = node.parent
@@ -551,6 +616,28 @@ def _classify(node: exp.Expression, value: str, m: re.Match[str]) -> Spot:
     return Spot("fragment", "the statement")
 
 
+def _setting_spot(node: exp.Expression, value: str, m: re.Match[str], setting: exp.Expression) -> Spot:
+    """`SET name TO value` (PostgreSQL, MySQL): the setting's name is a name; its value takes no placeholder
+    in PostgreSQL, where parameters are bound by the server (psycopg 3, asyncpg)."""
+    assignment = setting.this
+    if isinstance(assignment, exp.EQ) and node.find_ancestor(exp.EQ) is assignment:
+        target = assignment.this
+        if node is target or target in [a for a in node.iter_expressions()] or _inside(node, target):
+            return Spot("identifier", "a setting's name")
+    if isinstance(node, exp.Literal) and node.is_string:
+        return Spot("value", "a SET value", _HOLE_RE.sub("...", value.replace(m.group(0), "{}")))
+    return Spot("identifier", "a SET value")
+
+
+def _inside(node: exp.Expression, ancestor: exp.Expression) -> bool:
+    current: exp.Expression | None = node
+    while current is not None:
+        if current is ancestor:
+            return True
+        current = current.parent
+    return False
+
+
 def _clause_of(node: exp.Expression | None) -> str | None:
     while node is not None:
         name = type(node).__name__
@@ -573,17 +660,20 @@ _KEYWORD = re.compile(
 )
 
 
-def _lexical_spot(sql: str, index: int) -> Spot:
+def _lexical_spot(sql: str, index: int, dialect: str | None = None) -> Spot:
     """Where a hole sits, judged from the words before it (the text did not parse)."""
     marker = HOLE.format(index)
     at = sql.find(marker)
     if at < 0:
         return Spot("fragment", "the statement", sure=False)
     before = sql[:at]
-    # inside a string literal when an odd number of quotes precede it
-    if before.count("'") % 2 == 1:
-        start = before.rfind("'")
-        end = sql.find("'", at + len(marker))
+    quote = _enclosing_quote(sql, at, dialect)
+    if quote in ('"', "`"):
+        return Spot("identifier", "a quoted name", sure=False, delimited=True)
+    if quote == "'":
+        mark = "'" if before.rfind("'") >= before.rfind('"') else '"'
+        start = before.rfind(mark)
+        end = sql.find(mark, at + len(marker))
         inner = sql[start + 1 : end if end >= 0 else len(sql)]
         return Spot("value", "a quoted string", _HOLE_RE.sub("...", inner.replace(marker, "{}")), sure=False)
     tail = before.rstrip()

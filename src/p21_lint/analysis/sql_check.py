@@ -19,6 +19,7 @@ from typing import Any
 import libcst as cst
 
 from p21_lint.analysis import sql as sqlinfo
+from p21_lint.analysis.names import LOCAL, dotted
 from p21_lint.analysis.sql import FUNCTIONS, Placeholder, Reading, Sink, Spot
 from p21_lint.analysis.strings import (
     UNKNOWN,
@@ -28,6 +29,7 @@ from p21_lint.analysis.strings import (
     Hooks,
     Mapping,
     Obj,
+    Opaque,
     Safety,
     Seq,
     Str,
@@ -42,6 +44,39 @@ from p21_lint.model import Level
 
 SQL_OBJECT = Obj("sql-object")  # composed by a library (psycopg.sql, sqlalchemy.text): safe to run
 _SQL_OBJECT_PREFIXES = ("psycopg.sql.", "psycopg2.sql.")
+QUOTER = Obj("quote-name")  # `qn = connection.ops.quote_name`: calling it quotes a name
+PROGRAM_TEXT = Opaque(Safety.ALLOWED)  # text the program makes itself: a placeholder, a quoted name, configuration
+
+# Module-level names that carry the request although they are read like globals: not configuration.
+INPUT_OBJECTS = (
+    "flask.request",
+    "flask.session",
+    "flask.g",
+    "flask_login.current_user",
+    "quart.request",
+    "quart.session",
+    "quart.g",
+    "bottle.request",
+    "cherrypy.request",
+    "sys.argv",
+    "sys.stdin",
+)
+# `self.<attr>` that views, forms and serializers get from the request (Django/DRF class-based views, forms)
+_INPUT_ATTRIBUTES = frozenset(
+    "request kwargs args data cleaned_data validated_data initial_data initial query_params context params query "
+    "GET POST body json payload files headers cookies form user".split()
+)
+# attributes of a connection, engine or session that are one too (`conn.connection`, `session.bind`)
+_CONNECTION_ATTRIBUTES = frozenset(
+    "connection conn session bind engine pool db driver_connection dbapi_connection".split()
+)
+# functions that quote a name as an identifier: Django's `connection.ops.quote_name`, `psycopg2.extensions.
+# quote_ident`, SQLAlchemy's `dialect.identifier_preparer.quote(...)`
+_QUOTING = frozenset(
+    "quote_name quote_identifier quote_ident quote_name_unless_alias quote_schema quote_table".split()
+)
+_PREPARER_QUOTING = frozenset("quote quote_identifier quote_schema format_table format_column".split())
+_CONFIGURATION_CALLS = frozenset({"os.getenv", "os.environ.get"})
 
 
 # -- what goes wrong --------------------------------------------------------------------------------------------
@@ -102,6 +137,8 @@ class FileAnalysis:
     _active: list[int] = field(default_factory=list)  # functions being evaluated for their return value
     _wrappers: dict[int, dict[str, Sink]] = field(default_factory=dict)  # id(function) -> parameter -> sink
     _candidates: frozenset[str] | None = None
+    _module_bound: frozenset[str] | None = None
+    _class_attributes: dict[int, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
 
     def add_sinks(self, entries: tuple[str, ...]) -> None:
         for entry in entries:
@@ -244,18 +281,54 @@ class FileAnalysis:
         return self._module_values[name]
 
     def class_value(self, cls: cst.ClassDef, name: str) -> Value | None:
-        """`self.name` in a method: a class attribute, or what `__init__` assigns to it."""
+        """`self.name` in a method: a class attribute, or what `__init__` assigns to it. A field (`name: str`,
+        with or without a default: dataclasses, pydantic models) or an attribute another method assigns can hold
+        anything; one the class never assigns comes from a base class or the framework: configuration, unless
+        frameworks fill it from the request (`self.request`, `self.kwargs`, `self.cleaned_data`)."""
         key = (id(cls), name)
         if key not in self._class_values:
             self._class_values[key] = None
             body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
+            if id(cls) not in self._class_attributes:
+                self._class_attributes[id(cls)] = _instance_attributes(cls)
+            fields, elsewhere = self._class_attributes[id(cls)]
             expr = _simple_assignments(body).get(name)
             value = self._flow(None).eval(expr, {}) if expr is not None else None
             init = self._init_env(cls).get(f"self.{name}")
             if init is not None:
                 value = init if value is None else union(value, init)
+            if name in elsewhere or (name in fields and not name.isupper()):
+                value = UNKNOWN
+            elif value is None and name not in _INPUT_ATTRIBUTES:
+                value = PROGRAM_TEXT
             self._class_values[key] = value
         return self._class_values[key]
+
+    def is_configuration(self, node: cst.BaseExpression) -> bool:
+        """`name.attr[key]` rooted in a module-level name (an import, a module global) that is not web input."""
+        chain = []
+        root = node
+        while isinstance(root, (cst.Attribute, cst.Subscript)):
+            chain.append(root)
+            root = root.value
+        if not isinstance(root, cst.Name):
+            return False
+        bound = self.context.names.lookup(root.value)
+        if bound == LOCAL or (bound is None and root.value not in self._module_names()):
+            return False  # a variable of an enclosing function, or a name bound nowhere
+        if bound is not None and bound.startswith("builtins."):
+            return False
+        full = bound or root.value
+        for part in reversed(chain):  # the dotted part up to the first subscript: `request.args` of request.args["id"]
+            if not isinstance(part, cst.Attribute):
+                break
+            full += "." + part.attr.value
+        return not any(full == name or full.startswith(name + ".") for name in INPUT_OBJECTS)
+
+    def _module_names(self) -> frozenset[str]:
+        if self._module_bound is None:
+            self._module_bound = frozenset(_bound_names(self.context.module.body))
+        return self._module_bound
 
     def _init_env(self, cls: cst.ClassDef) -> Env:
         if id(cls) not in self._init_envs:
@@ -274,6 +347,8 @@ class FileAnalysis:
             name_value=_name_value,
             annotation_value=lambda ann: _annotation_value(self.context, ann),
             on_call=on_call or (lambda flow, call, env: None),
+            attribute_value=_attribute_value,
+            configuration=self.is_configuration,
         )
         class_constants = (lambda name: self.class_value(cls, name)) if cls is not None else (lambda name: None)
         return Flow(hooks, self.module_value, class_constants)
@@ -349,6 +424,113 @@ def _methods(cls: cst.ClassDef) -> dict[str, cst.FunctionDef]:
     return {s.name.value: s for s in body if isinstance(s, cst.FunctionDef)}
 
 
+def _bound_names(body: Any) -> set[str]:
+    """Every name a module binds at its top level (also inside `if`, `try`, `with`, `for` there)."""
+    out: set[str] = set()
+
+    def targets(node: cst.BaseExpression) -> None:
+        if isinstance(node, cst.Name):
+            out.add(node.value)
+        elif isinstance(node, (cst.Tuple, cst.List)):
+            for element in node.elements:
+                targets(element.value)
+        elif isinstance(node, cst.StarredElement):
+            targets(node.value)
+
+    for stmt in body:
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            out.add(stmt.name.value)
+        elif isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign):
+                    for target in small.targets:
+                        targets(target.target)
+                elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                    targets(small.target)
+                elif isinstance(small, cst.Import):
+                    for alias in small.names:
+                        asname = alias.asname.name if alias.asname is not None else None
+                        out.add(asname.value if isinstance(asname, cst.Name) else (dotted(alias.name) or "").split(".")[0])
+                elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                    for alias in small.names:
+                        asname = alias.asname.name if alias.asname is not None else None
+                        out.add(asname.value if isinstance(asname, cst.Name) else (dotted(alias.name) or ""))
+        elif isinstance(stmt, cst.BaseCompoundStatement):
+            if isinstance(stmt, cst.For):
+                targets(stmt.target)
+            if isinstance(stmt, cst.With):
+                for item in stmt.items:
+                    if item.asname is not None:
+                        targets(item.asname.name)
+            for block in _blocks(stmt):
+                out |= _bound_names(block)
+    return out
+
+
+def _blocks(stmt: cst.BaseCompoundStatement) -> list[Any]:
+    """The statement lists inside a compound statement at module level (its branches and handlers)."""
+    out: list[Any] = []
+    parts = [getattr(stmt, name, None) for name in ("body", "orelse", "finalbody")]
+    for part in [*parts, *getattr(stmt, "handlers", ()), *getattr(stmt, "cases", ())]:
+        if isinstance(part, cst.If):
+            out.append([part])  # an `elif`: its own compound statement
+            continue
+        suite = part if isinstance(part, cst.BaseSuite) else getattr(part, "body", None)
+        if isinstance(suite, cst.IndentedBlock):
+            out.append(suite.body)
+    return out
+
+
+def _instance_attributes(cls: cst.ClassDef) -> tuple[frozenset[str], frozenset[str]]:
+    """The fields a class declares (`name: str` in its body, not ClassVar) and the `self.x` its methods other
+    than `__init__` assign."""
+    body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
+    fields = set()
+    for stmt in body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                    annotation = cst.Module([]).code_for_node(small.annotation.annotation)
+                    if "ClassVar" not in annotation and "Final" not in annotation:
+                        fields.add(small.target.value)
+    elsewhere = set()
+    for name, method in _methods(cls).items():
+        if name == "__init__":
+            continue
+        for node in _self_targets(method.body):
+            elsewhere.add(node)
+    return frozenset(fields), frozenset(elsewhere)
+
+
+def _self_targets(node: cst.CSTNode) -> set[str]:
+    """`x` of every `self.x = ...` / `self.x += ...` inside `node`."""
+    found: set[str] = set()
+
+    class _Targets(cst.CSTVisitor):
+        def _target(self, target: cst.BaseExpression) -> None:
+            if isinstance(target, (cst.Tuple, cst.List)):
+                for element in target.elements:
+                    self._target(element.value)
+            elif (
+                isinstance(target, cst.Attribute)
+                and isinstance(target.value, cst.Name)
+                and target.value.value in ("self", "cls")
+            ):
+                found.add(target.attr.value)
+
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            self._target(node.target)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            self._target(node.target)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            self._target(node.target)
+
+    node.visit(_Targets())
+    return found
+
+
 def _simple_assignments(body: Any) -> dict[str, cst.BaseExpression]:
     out: dict[str, cst.BaseExpression] = {}
     for stmt in body:
@@ -371,6 +553,8 @@ def _simple_assignments(body: Any) -> dict[str, cst.BaseExpression]:
 
 def _call_value(flow: Flow, call: cst.Call, env: Env) -> Value | None:
     qualified = flow.hooks.qualified(call.func)
+    if _makes_program_text(call.func, qualified, env):
+        return PROGRAM_TEXT
     if qualified in sqlinfo.CONSTRUCTORS:
         return Obj(sqlinfo.CONSTRUCTORS[qualified])
     if qualified is not None and (
@@ -384,6 +568,34 @@ def _call_value(flow: Flow, call: cst.Call, env: Env) -> Value | None:
         if owner == SQL_OBJECT:
             return SQL_OBJECT  # sql.SQL(...).format(...), text(...).bindparams(...)
     return None
+
+
+def _makes_program_text(func: cst.BaseExpression, qualified: str | None, env: Env) -> bool:
+    """A call whose result is SQL the program makes, not input: a placeholder generator (its name says so:
+    `db.timestamp_placeholder("now")`, `placeholders(n)`), a function that quotes a name as an identifier
+    (`connection.ops.quote_name(...)`, or `qn(...)` after `qn = connection.ops.quote_name`), and the
+    environment (`os.getenv`)."""
+    if qualified in _CONFIGURATION_CALLS:
+        return True
+    if isinstance(func, cst.Name):
+        if env.get(func.value) == QUOTER:
+            return True
+        name, receiver = func.value, ""
+    elif isinstance(func, cst.Attribute):
+        name, receiver = func.attr.value, dotted(func.value) or ""
+    else:
+        return False
+    if "placeholder" in name.lower() or name in _QUOTING or name.endswith("_quote_name"):
+        return True
+    return name in _PREPARER_QUOTING and receiver.endswith("identifier_preparer")
+
+
+def _attribute_value(owner: Value, attr: str) -> Value | None:
+    if attr in _QUOTING or attr.endswith("_quote_name"):
+        return QUOTER  # the function itself, bound to a name to call it later
+    if isinstance(owner, Obj) and (attr in _CONNECTION_ATTRIBUTES or owner.kind.startswith(_PARAM)):
+        return owner
+    return None  # `engine.dialect`, `db.big_int`: a property, not the connection
 
 
 def _name_value(qualified: str) -> Value | None:

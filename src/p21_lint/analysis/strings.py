@@ -32,7 +32,9 @@ class Safety(enum.IntEnum):
     """How much a dynamic piece can carry. Ordered: merging two takes the lower."""
 
     UNSAFE = 0  # anything we cannot vouch for
-    ALLOWED = 1  # checked against an allowlist, or a constant of the program whose text we cannot see
+    # checked against an allowlist, or text of the program itself we cannot see: a constant, a module-level name
+    # (configuration), a generated placeholder, a quoted name
+    ALLOWED = 1
     NUMERIC = 2  # int()/float()/len(), `%d`, `{x:d}`, range(): digits only
 
 
@@ -176,6 +178,24 @@ def _safety(value: Value) -> Safety:
     return Safety.UNSAFE
 
 
+def configured(value: Value) -> Value:
+    """`value` read from the program's own configuration: what it carries is the program's, not input."""
+    if isinstance(value, Opaque):
+        return Opaque(max(value.safety, Safety.ALLOWED))
+    if isinstance(value, Str):
+        alts = [
+            tuple(Hole(p.node, Safety.ALLOWED, p.repeated) if isinstance(p, Hole) and not p.safety else p for p in alt)
+            for alt in value.alternatives
+        ]
+        return make_str(alts, value.exact)
+    if isinstance(value, Seq):
+        items = tuple(configured(i) for i in value.items) if value.items is not None else None
+        return Seq(configured(value.element), items, value.lengths)
+    if isinstance(value, Mapping):
+        return Mapping(configured(value.keys), configured(value.values))
+    return value  # an Obj stays what it is: a connection held in a module global is still a connection
+
+
 def repeated(value: Str) -> Str:
     alts = [
         tuple(Text(p.text, True) if isinstance(p, Text) else Hole(p.node, p.safety, True) for p in alt)
@@ -287,6 +307,11 @@ class Hooks:
     annotation_value: Callable[[cst.BaseExpression], Value | None] = lambda annotation: None
     # called at every call the function makes, with the environment at that point
     on_call: Callable[[Flow, cst.Call, Env], None] = lambda flow, call, env: None
+    # `owner.attr` when the caller knows what it is (`engine.pool` of a recognised engine), else None
+    attribute_value: Callable[[Value, str], Value | None] = lambda owner, attr: owner if isinstance(owner, Obj) else None
+    # a name the function does not bind, read through `name.attr[key]...`: is it the program's own configuration
+    # (a module global or an import that is not input such as flask's `request`)? Gets the whole expression.
+    configuration: Callable[[cst.BaseExpression], bool] = lambda node: False
 
 
 @dataclass
@@ -580,8 +605,17 @@ class Flow:
             return concat(as_str(left, node.left), as_str(right, node.right))
         if isinstance(node, cst.FormattedString):
             return self._fstring(node, env)
-        if isinstance(node, cst.Name):
-            return self._name(node, env)
+        if isinstance(node, (cst.Name, cst.Attribute, cst.Subscript)):
+            value = (
+                self._name(node, env)
+                if isinstance(node, cst.Name)
+                else self._attribute(node, env)
+                if isinstance(node, cst.Attribute)
+                else self._subscript(node, env)
+            )
+            if _safety(value) is Safety.UNSAFE and not isinstance(value, Obj) and self._configured(node, env):
+                return configured(value)
+            return value
         if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary)):
             return NUMBER
         if isinstance(node, cst.BinaryOperation):
@@ -591,10 +625,6 @@ class Flow:
             return NUMBER if isinstance(node.operator, cst.Not) else _arith(inner, NUMBER)
         if isinstance(node, cst.Call):
             return self._call(node, env)
-        if isinstance(node, cst.Attribute):
-            return self._attribute(node, env)
-        if isinstance(node, cst.Subscript):
-            return self._subscript(node, env)
         if isinstance(node, cst.IfExp):
             yes, no = self.refine(node.test, env)
             return union(self.eval(node.body, yes), self.eval(node.orelse, no))
@@ -621,6 +651,16 @@ class Flow:
             self._bind(node.target, value, node.value, env)
             return value
         return UNKNOWN
+
+    def _configured(self, node: cst.Name | cst.Attribute | cst.Subscript, env: Env) -> bool:
+        """`name.attr[key]` (no calls) rooted in a name this function does not bind, that the caller says is
+        configuration: a module global, an import. Parameters and locals are in `env`: they are input."""
+        root: cst.BaseExpression = node
+        while isinstance(root, (cst.Attribute, cst.Subscript)):
+            root = root.value
+        if not isinstance(root, cst.Name) or root.value in env or root.value in ("self", "cls"):
+            return False
+        return self.hooks.configuration(node)
 
     def _name(self, node: cst.Name, env: Env) -> Value:
         name = node.value
@@ -664,10 +704,7 @@ class Flow:
             known = self.hooks.name_value(qualified)
             if known is not None:
                 return known
-        owner = self.eval(node.value, env)
-        if isinstance(owner, Obj):
-            return owner
-        return UNKNOWN
+        return self.hooks.attribute_value(self.eval(node.value, env), attr) or UNKNOWN
 
     def _subscript(self, node: cst.Subscript, env: Env) -> Value:
         owner = self.eval(node.value, env)

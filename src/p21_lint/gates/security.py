@@ -22,8 +22,10 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from collections.abc import Sequence
 from typing import IO, Any
 
+from p21_lint import dedup
 from p21_lint.config import Config
 from p21_lint.engine.fingerprint import fingerprint
 from p21_lint.files import MAX_BYTES, SourceFile, matches_any, relpath
@@ -144,8 +146,9 @@ def _launch(base: list[str], targets: list[str], cwd: Path) -> _Chunk:
     return _Chunk(process, output, stderr)
 
 
-def finish(run: BanditRun, config: Config) -> tuple[GateResult, list[ToolError]]:
-    """Wait for bandit and turn its JSON into the security gate's result and tool errors."""
+def finish(run: BanditRun, config: Config, p21: Sequence[Finding] = ()) -> tuple[GateResult, list[ToolError]]:
+    """Wait for bandit and turn its JSON into the security gate's result and tool errors. A bandit finding that a
+    p21 finding in `p21` already reports (B105 beside SEC002 on the same line) is dropped: one problem, one line."""
     reports, failures, unknown = [], [], set()
     for chunk in run.chunks:
         data, failure, stderr = _collect(chunk, run.module)
@@ -163,7 +166,7 @@ def finish(run: BanditRun, config: Config) -> tuple[GateResult, list[ToolError]]
         ToolError("bandit", where, f"the bandit configuration names `{test}`, which is not a bandit test id (e.g. B101): fix or remove it")
         for test in sorted(unknown)
     ]
-    return _gate(_merge(reports), run, config, config_errors)
+    return _gate(_merge(reports), run, config, config_errors, p21)
 
 
 def cancel(run: BanditRun) -> None:
@@ -216,7 +219,9 @@ def _merge(reports: list[dict[str, Any]]) -> dict[str, Any]:
     return {"results": results, "errors": errors, "files": files, "totals": totals}
 
 
-def _gate(data: dict[str, Any], run: BanditRun, config: Config, config_errors: list[ToolError]) -> tuple[GateResult, list[ToolError]]:
+def _gate(
+    data: dict[str, Any], run: BanditRun, config: Config, config_errors: list[ToolError], p21: Sequence[Finding] = ()
+) -> tuple[GateResult, list[ToolError]]:
     def rel(name: str) -> str:
         normal = os.path.normpath(name)
         return run.by_path.get(normal, Path(normal).as_posix())
@@ -240,6 +245,7 @@ def _gate(data: dict[str, Any], run: BanditRun, config: Config, config_errors: l
         if _ignored(finding, config.per_file_ignores):
             finding = replace(finding, suppressed=True)
         findings.append(finding)
+    findings, repeated = dedup.split_repeats(findings, p21)
 
     active = [f for f in findings if not f.suppressed]
     by_severity = Counter(str(f.severity) for f in active)
@@ -252,6 +258,7 @@ def _gate(data: dict[str, Any], run: BanditRun, config: Config, config_errors: l
         "findings": len(active),
         "by_severity": {k: by_severity.get(k, 0) for k in _LEVELS},
         "below_threshold": below,
+        "repeats_of_p21": len(repeated),
         "suppressed": len(findings) - len(active),
         "nosec": totals.get("nosec", 0),
         "skipped_tests": totals.get("skipped_tests", 0),

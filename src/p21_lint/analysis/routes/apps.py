@@ -318,7 +318,11 @@ class AppRoutes:
                 for key, values in entry[0].attrs if entry else ():
                     if key == "__depends__":
                         deps += [(d, f"class attribute of `{index.short(cls)}`") for d in values]
+        optional = []  # dependencies or decorators that make authentication optional: public, unless others require it
         for dep, where in [*deps, *ctx.dependencies]:
+            if (reason := judge.optional(dep)) is not None:
+                optional.append(reason)
+                continue
             why = judge.dependency(dep)
             if why is not None:
                 judge.note_used(dep, where)
@@ -326,6 +330,9 @@ class AppRoutes:
         if fn is not None:
             for deco in fn.decorators:
                 if deco.name.rsplit(".", 1)[-1] in ROUTE_VERBS:  # the route decorators themselves
+                    continue
+                if (reason := judge.optional(deco.name)) is not None:
+                    optional.append(reason)
                     continue
                 why = judge.decorator(deco)
                 if why is not None:
@@ -348,6 +355,8 @@ class AppRoutes:
                 draft.evidence.append(f"before_request {why} ({where})")
         if (why := body_evidence(index, fn, judge)) is not None:
             draft.evidence.append(why)
+        if optional and not draft.evidence:
+            draft.public_reason = draft.public_reason or optional[0]
         draft.suggestion = framework
         if framework == "flask" and cls_name:
             resource = any(c.startswith(("flask_restx.", "flask_restful.", "flask_restplus.")) for c in index.lineage(cls_name))

@@ -14,6 +14,7 @@ import fnmatch
 import re
 from dataclasses import dataclass
 
+from p21_lint.analysis.routes.exprs import OPTIONAL
 from p21_lint.analysis.routes.facts import Call
 from p21_lint.analysis.routes.index import Index
 from p21_lint.analysis.routes.symbols import TOKEN_CALLS
@@ -51,6 +52,8 @@ DRF_PERMISSION_DECORATOR = frozenset({"rest_framework.decorators.permission_clas
 LOGIN_CHECKS = frozenset({"!is_authenticated", "!has_perm", "!has_perms"})  # negated: `if not ...: refuse`
 REFUSAL_MARKS = frozenset({"401", "403", "redirect-login"})
 ALLOW_ANY = "AllowAny"
+READ_ONLY_PUBLIC = frozenset({"IsAuthenticatedOrReadOnly", "DjangoModelPermissionsOrAnonReadOnly"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # libraries whose names may sound like auth but are not (`OAuth2PasswordRequestForm` is the login form)
 NOT_AUTH_PACKAGES = ("fastapi.", "starlette.", "pydantic.", "sqlalchemy.", "sqlmodel.", "typing.", "builtins.")
 LOGIN_REQUIRED_MIDDLEWARE = "django.contrib.auth.middleware.LoginRequiredMiddleware"
@@ -71,6 +74,7 @@ DEFAULT_PUBLIC_SEGMENTS = frozenset({
     "token", "access-token", "refresh", "refresh-token", "health", "healthz", "health-check", "healthcheck", "livez",
     "readyz", "ping", "docs", "redoc", "openapi", "openapi.json", "swagger", "swagger.json",
     "password-recovery", "password-reset", "reset-password", "forgot-password", "verify-email", "logout",
+    "oauth", "oauth2", "sso",
 })
 
 
@@ -93,11 +97,36 @@ class AuthJudge:
         self._deps: dict[str, str | None] = {}
         self._funcs: dict[str, str | None] = {}
         self.used: dict[str, int] = {}  # auth dependencies / aliases / decorators seen on routes, for suggestions
+        self._optional: dict[str, str | None] = {}
+
+    # -- optional authentication: public by design ---------------------------------------------------------------
+    def optional(self, name: str) -> str | None:
+        """Why a dependency or decorator makes authentication optional (`jwt_optional`,
+        `get_current_user_authorizer(required=False)`, `login_required(optional=True)`): the route serves anonymous
+        requests on purpose. None when it does not."""
+        bare = name.removesuffix(OPTIONAL).lstrip("?")
+        canon = self.index.canon(bare)
+        short = self.index.short(canon)
+        if name.endswith(OPTIONAL):
+            return f"authentication is optional (`{short}(...)` with required=False / optional=True)"
+        if "optional" in short.lower() and AUTH_DEPENDENCY_NAME.search(short.lower().replace("optional", "")):
+            return f"authentication is optional (`{short}`)"
+        if canon in self._optional:
+            return self._optional[canon]
+        self._optional[canon] = None  # a cycle is no evidence
+        entry = self.index.functions.get(canon)  # a dependency that itself takes an optional user (and no other)
+        depends = entry[0].depends if entry else ()
+        if not any(self.dependency(dep) is not None for dep in depends):
+            for dep in depends:
+                if (why := self.optional(dep)) is not None:
+                    self._optional[canon] = f"{why} through `{short}`"
+                    break
+        return self._optional[canon]
 
     # -- FastAPI dependencies --------------------------------------------------------------------------------------
     def dependency(self, name: str) -> str | None:
         """Evidence that dependency `name` authenticates the request, or None."""
-        if name.startswith("?"):
+        if name.startswith("?") or name.endswith(OPTIONAL):
             return None
         canon = self.index.canon(name)
         if canon in self._deps:
@@ -209,16 +238,24 @@ class AuthJudge:
         return None
 
     # -- decorators, permission classes, mixins (Flask, Django, DRF) ---------------------------------------------------
+    def _auth_object(self, name: str) -> bool:
+        """An instance of an auth library's class: flask_httpauth's `HTTPTokenAuth()`, flask-login's manager."""
+        owner = self.index.objects.get(self.index.canon(name))
+        return owner is not None and self.index.canon(owner[0].ctor).startswith(AUTH_OBJECT_PACKAGES)
+
     def decorator(self, call: Call) -> str | None:
+        if call.name.endswith(OPTIONAL):
+            return None
         name = self.index.canon(call.name.lstrip("?"))
         short = self.index.short(name)
         if _configured(name, self.settings.auth_dependencies) or name in AUTH_DECORATORS:
             return f"`@{short}`"
         base, _, attr = name.rpartition(".")
-        owner = self.index.objects.get(base) if base else None
-        if owner is not None and attr in ("login_required", "auth_required", "jwt_required") and \
-                self.index.canon(owner[0].ctor).startswith(AUTH_OBJECT_PACKAGES):
+        if base and attr in ("login_required", "auth_required", "jwt_required") and self._auth_object(base):
             return f"`@{self.index.short(base)}.{attr}`"  # flask_httpauth: token_auth.login_required
+        auth_args = [a for a in call.args if self._auth_object(a)]
+        if auth_args:  # apifairy's `@authenticate(token_auth)`
+            return f"`@{short}({self.index.short(auth_args[0])})`"
         if name in DRF_PERMISSION_DECORATOR:
             state, why = self.permission_classes(call.args)
             return why if state == "auth" else None
@@ -230,11 +267,14 @@ class AuthJudge:
             return f"`@{short}` (by name)"
         return None
 
-    def permission_classes(self, values: tuple[str, ...]) -> tuple[str, str]:
-        """("auth" | "public" | "none", evidence) for a DRF permission_classes list."""
+    def permission_classes(self, values: tuple[str, ...], method: str = "ANY") -> tuple[str, str]:
+        """("auth" | "public" | "none", evidence) for a DRF permission_classes list, for a request of `method`."""
         names = [v.rstrip("()") for v in values]
-        if names and all(n.rsplit(".", 1)[-1].strip("'\"") == ALLOW_ANY for n in names):
+        shorts = [n.rsplit(".", 1)[-1].strip("'\"") for n in names]
+        if names and all(s == ALLOW_ANY for s in shorts):
             return "public", "permission_classes = [AllowAny]"
+        if names and method in SAFE_METHODS and all(s in READ_ONLY_PUBLIC or s == ALLOW_ANY for s in shorts):
+            return "public", f"permission_classes = [{', '.join(shorts)}]: reads are public"
         if names and not any(n.startswith("?") for n in names):
             return "auth", "permission_classes = [" + ", ".join(self.index.short(n.strip("'\"")) for n in names) + "]"
         if names:

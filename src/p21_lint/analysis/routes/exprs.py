@@ -134,6 +134,8 @@ def call_info(ctx: FileContext, node: cst.BaseExpression) -> Call | None:
         name = "?" + text
     if not isinstance(node, cst.Call):
         return Call(name)
+    if _optional(node):
+        name += OPTIONAL
     args = tuple(v for a in node.args if a.keyword is None and not a.star for v in values(ctx, a.value))
     kwargs = tuple((a.keyword.value, values(ctx, a.value)) for a in node.args if a.keyword is not None)
     return Call(name, args, kwargs, called=True)
@@ -164,7 +166,7 @@ def _parts(ctx: FileContext, node: cst.BaseExpression, local: dict[str, PathPart
     if isinstance(node, (cst.Name, cst.Attribute)) and (key := dotted(node)) in local:
         return list(local[key])  # a local name, or `self.base_url` set in setUp
     if isinstance(node, (cst.Name, cst.Attribute)):
-        name = ctx.qualified_name(node)
+        name = ref(ctx, node)  # `settings.API_V1_STR`, also when `settings` is local to an app factory
         if name and not name.startswith("builtins."):
             return [("ref", name)]
     return [("?", unknown(ctx, node)[1:])]
@@ -191,9 +193,24 @@ def depends_target(ctx: FileContext, node: cst.BaseExpression) -> str | None:
     target = arg(node, 0, "dependency")
     if target is None:
         return ""
+    optional = False
     if isinstance(target, cst.Call):  # Depends(RoleChecker(["admin"])), Depends(users.current_user(active=True))
+        optional = _optional(target)
         target = target.func
-    return ref(ctx, target) or unknown(ctx, target)
+    name = ref(ctx, target) or unknown(ctx, target)
+    return name + OPTIONAL if optional else name
+
+
+OPTIONAL = "~optional"  # marks a dependency made with `required=False` / `optional=True`: authentication optional
+
+
+def _optional(call: cst.Call) -> bool:
+    """`get_current_user_authorizer(required=False)`, `current_user(optional=True)`, `jwt_required(optional=True)`."""
+    for a in call.args:
+        if a.keyword is not None and isinstance(a.value, cst.Name):
+            if (a.keyword.value, a.value.value) in (("required", "False"), ("optional", "True")):
+                return True
+    return False
 
 
 def dependency_list(ctx: FileContext, call: cst.Call) -> tuple[str, ...]:

@@ -149,7 +149,8 @@ class Index:
     def _by_name(self, canon: str) -> tuple[Const | None, str]:
         """`settings.API_V1_STR` whose settings object cannot be followed: a class attribute of that name, if unique."""
         attr = self.short(canon)
-        if "." not in canon or not attr.isupper():
+        base = self.short(canon.rpartition(".")[0]).lower()
+        if "." not in canon or not (attr.isupper() or "settings" in base or "config" in base):
             return None, ""
         found = [c for n, c in self.consts.items() if n.rsplit(".", 1)[-1] == attr and isinstance(c.value, str)]
         values = {c.value for c in found if not c.parts}

@@ -335,6 +335,9 @@ class DjangoRoutes:
                 continue
             if name in DRF_PERMISSION_DECORATOR:
                 continue  # judged with the permission classes below
+            if (optional := judge.optional(deco.name)) is not None:
+                draft.public_reason = draft.public_reason or optional
+                continue
             why = judge.decorator(deco)
             if why is not None:
                 judge.note_used(deco.name, "decorator")
@@ -350,13 +353,13 @@ class DjangoRoutes:
             if permission is None and index.canon(deco.name) in DRF_PERMISSION_DECORATOR:
                 permission = (deco.args, "`@permission_classes`")
         if permission is not None:
-            state, why = judge.permission_classes(permission[0])
+            state, why = judge.permission_classes(permission[0], draft.method)
             if state == "auth":
                 draft.evidence.append(f"{why} on {permission[1]}")
             elif state == "public":
                 draft.public_reason = f"{why} on {permission[1]}"
         elif drf and self.drf_default:
-            state, why = judge.permission_classes(self.drf_default)
+            state, why = judge.permission_classes(self.drf_default, draft.method)
             if state == "auth":
                 draft.evidence.append(f"DEFAULT_PERMISSION_CLASSES = [{', '.join(index.short(v) for v in self.drf_default)}] in settings")
         if cls is not None and (why := judge.mixin(cls)) is not None:

@@ -1,0 +1,108 @@
+"""Determinism: the JSON and SARIF reports are byte-identical across `--jobs 1` / `--jobs 2`, a cold and a warm
+cache, and interpreters started with different PYTHONHASHSEEDs.
+
+The project is generated: 40 files (past the pool's inline limit) with findings of several rules and of bandit,
+suppressions used and unused, a file that does not parse, routes and a test calling some of them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from p21_lint.cli import main
+from p21_lint.engine.pool import INLINE_BELOW
+
+TEMPLATES = [
+    # ERR001, and bandit B110
+    "def sync_{i}(items):\n    for item in items:\n        try:\n            item.sync()\n        except Exception:\n            pass\n",
+    # SQL001, and bandit B608
+    "def find_{i}(cursor, name):\n    cursor.execute(f\"SELECT * FROM users_{i} WHERE name = '{{name}}'\")\n"
+    "    return cursor.fetchall()\n",
+    # SEC001
+    "import jwt\n\n\ndef peek_{i}(token):\n    return jwt.decode(token, options={{'verify_signature': False}})\n",
+    # SEC002, and bandit B105
+    "SECRET_KEY = 'django-insecure-{i}x!b#q2'\nDATABASE_PASSWORD = 'hunter{i}'\n",
+    # SEC003
+    "from fastapi import FastAPI\nfrom fastapi.middleware.cors import CORSMiddleware\n\napp_{i} = FastAPI()\n"
+    "app_{i}.add_middleware(CORSMiddleware, allow_origins=['*'], allow_credentials=True)\n",
+    # SEC005
+    "from datetime import datetime, timedelta\n\nfrom jose import jwt\n\n\ndef token_{i}(data, key):\n"
+    "    expire = datetime.utcnow() + timedelta(minutes={i})\n    return jwt.encode({{**data, 'exp': expire}}, key)\n",
+    # routes without authentication (AUTH001), some untested (TEST001)
+    "from fastapi import APIRouter\n\nrouter = APIRouter(prefix='/r{i}')\n\n\n@router.get('/items/{{item_id}}')\n"
+    "def read_{i}(item_id: int):\n    return {{'id': item_id}}\n\n\n@router.delete('/items/{{item_id}}')\n"
+    "def delete_{i}(item_id: int):\n    return None\n",
+    # a used and an unused suppression (P21002)
+    "def quiet_{i}(job):\n    try:\n        job()\n    except Exception:  # p21: ignore[ERR001]\n        pass\n"
+    "x_{i} = 1  # p21: ignore[SQL001]\n",
+]
+FILES = 40
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("determinism")
+    (root / "pyproject.toml").write_text("[tool.p21-lint]\n", encoding="utf-8")
+    # written in an order unlike the sorted one, in folders that sort differently from their files
+    for i in reversed(range(FILES)):
+        path = root / "app" / f"pkg{i % 3}" / f"mod_{(i * 7) % FILES:02}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(TEMPLATES[i % len(TEMPLATES)].format(i=i), encoding="utf-8")
+    (root / "app" / "broken.py").write_text("def handler(request:\n    return request\n", encoding="utf-8")
+    (root / "tests").mkdir()
+    (root / "tests" / "test_api.py").write_text(
+        "def test_items(client):\n" + "".join(f"    client.get('/r{i}/items/1')\n" for i in range(6, FILES, 16)),
+        encoding="utf-8",
+    )
+    return root
+
+
+def in_process(project: Path, out: Path, *args: str) -> tuple[bytes, bytes]:
+    result = CliRunner().invoke(main, [str(project), "--format", "json", "--output", f"sarif:{out}", *args],
+                                env={"NO_COLOR": "1"}, catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    return result.stdout_bytes, out.read_bytes()
+
+
+def in_subprocess(project: Path, out: Path, seed: str, *args: str) -> tuple[bytes, bytes]:
+    env = {**os.environ, "PYTHONHASHSEED": seed, "NO_COLOR": "1"}
+    proc = subprocess.run([sys.executable, "-m", "p21_lint", str(project), "--format", "json", "--output", f"sarif:{out}", *args],
+                          capture_output=True, env=env, timeout=300)
+    assert proc.returncode == 2 and proc.stderr == b"", proc.stderr.decode(errors="replace")
+    return proc.stdout, out.read_bytes()
+
+
+def cache_entries(folder: Path) -> dict[str, int]:
+    return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns for p in folder.rglob("*.pickle")}
+
+
+def test_reports_are_byte_identical_across_jobs_caches_and_hash_seeds(project, tmp_path):
+    assert FILES > INLINE_BELOW, "enough files for --jobs 2 to use the pool"
+    cache = tmp_path / "cache"
+    runs = {
+        "jobs 1, no cache": in_process(project, tmp_path / "1.sarif", "--jobs", "1", "--no-cache"),
+        "jobs 2, cold cache": in_process(project, tmp_path / "2.sarif", "--jobs", "2", "--cache-dir", str(cache)),
+    }
+    cold = cache_entries(cache)
+    assert len(cold) == FILES + 2  # every file computed once and stored
+    runs["jobs 2, warm cache, PYTHONHASHSEED=1"] = in_subprocess(project, tmp_path / "3.sarif", "1", "--jobs", "2", "--cache-dir", str(cache))
+    assert cache_entries(cache) == cold, "a warm run from another interpreter must hit the cache for every file"
+    runs["jobs 2, cold cache, PYTHONHASHSEED=2"] = in_subprocess(
+        project, tmp_path / "4.sarif", "2", "--jobs", "2", "--cache-dir", str(tmp_path / "other-cache"))
+
+    (first_json, first_sarif), *_ = runs.values()
+    for name, (json_bytes, sarif_bytes) in runs.items():
+        assert json_bytes == first_json, f"JSON differs: {name}"
+        assert sarif_bytes == first_sarif, f"SARIF differs: {name}"
+
+    # and the reports hold what makes the comparison mean something
+    text = first_json.decode()
+    for code in ("ERR001", "SQL001", "SEC001", "SEC002", "SEC003", "SEC005", "AUTH001", "TEST001", "P21002", "B608", "B105"):
+        assert f'"code": "{code}"' in text, code
+    assert '"path": "app/broken.py"' in text
