@@ -19,14 +19,14 @@ from p21_lint.cli import main
 from p21_lint.engine.pool import INLINE_BELOW
 
 TEMPLATES = [
-    # ERR001, and bandit B110
+    # ERR001 (bandit's B110 on the same line is reported once, as ERR001)
     "def sync_{i}(items):\n    for item in items:\n        try:\n            item.sync()\n        except Exception:\n            pass\n",
-    # SQL001, and bandit B608
+    # SQL001 (bandit's B608 on the same line is reported once, as SQL001)
     "def find_{i}(cursor, name):\n    cursor.execute(f\"SELECT * FROM users_{i} WHERE name = '{{name}}'\")\n"
     "    return cursor.fetchall()\n",
     # SEC001
     "import jwt\n\n\ndef peek_{i}(token):\n    return jwt.decode(token, options={{'verify_signature': False}})\n",
-    # SEC002, and bandit B105
+    # SEC002 (and bandit's B105, reported once)
     "SECRET_KEY = 'django-insecure-{i}x!b#q2'\nDATABASE_PASSWORD = 'hunter{i}'\n",
     # SEC003
     "from fastapi import FastAPI\nfrom fastapi.middleware.cors import CORSMiddleware\n\napp_{i} = FastAPI()\n"
@@ -38,6 +38,9 @@ TEMPLATES = [
     "from fastapi import APIRouter\n\nrouter = APIRouter(prefix='/r{i}')\n\n\n@router.get('/items/{{item_id}}')\n"
     "def read_{i}(item_id: int):\n    return {{'id': item_id}}\n\n\n@router.delete('/items/{{item_id}}')\n"
     "def delete_{i}(item_id: int):\n    return None\n",
+    # bandit alone: B602, B301
+    "import pickle\nimport subprocess\n\n\ndef run_{i}(cmd, blob):\n    subprocess.call(cmd, shell=True)\n"
+    "    return pickle.loads(blob)\n",
     # a used and an unused suppression (P21002)
     "def quiet_{i}(job):\n    try:\n        job()\n    except Exception:  # p21: ignore[ERR001]\n        pass\n"
     "x_{i} = 1  # p21: ignore[SQL001]\n",
@@ -103,6 +106,6 @@ def test_reports_are_byte_identical_across_jobs_caches_and_hash_seeds(project, t
 
     # and the reports hold what makes the comparison mean something
     text = first_json.decode()
-    for code in ("ERR001", "SQL001", "SEC001", "SEC002", "SEC003", "SEC005", "AUTH001", "TEST001", "P21002", "B608", "B105"):
+    for code in ("ERR001", "SQL001", "SEC001", "SEC002", "SEC003", "SEC005", "AUTH001", "TEST001", "P21002", "B602", "B301"):
         assert f'"code": "{code}"' in text, code
     assert '"path": "app/broken.py"' in text

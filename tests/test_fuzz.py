@@ -12,6 +12,8 @@ P21_FUZZ_EXAMPLES, e.g. `P21_FUZZ_EXAMPLES=3000 pytest tests/test_fuzz.py`.
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 import textwrap
 from datetime import timedelta
 
@@ -200,3 +202,27 @@ app = FastAPI()
 @given(st.lists(statements(expressions()), min_size=1, max_size=6), st.lists(statements(expressions()), max_size=3))
 def test_snippets_of_what_the_rules_look_for(config, app, test):
     check_everything(config, IMPORTS + "\n".join(app) + "\n", IMPORTS + "\n".join(test) + "\n")
+
+
+# -- real code: the primer (benchmarks/primer.py) over an installed package, as CI can run it without a network --------
+
+
+def test_the_primer_finds_no_crash_in_an_installed_package(tmp_path):
+    import importlib.util
+    from importlib.metadata import version
+    from pathlib import Path
+
+    import pluggy  # pytest's plugin system: installed wherever the tests run
+
+    spec = importlib.util.spec_from_file_location("primer", Path(__file__).parents[1] / "benchmarks" / "primer.py")
+    primer = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = primer  # dataclasses look their module up there
+    spec.loader.exec_module(primer)
+    sources = tmp_path / "pluggy"  # a copy: site-packages is a default exclude, and is no place for our config
+    shutil.copytree(Path(pluggy.__file__).parent, sources, ignore=shutil.ignore_patterns("__pycache__"))
+
+    result = primer.check_package("pluggy", version("pluggy"), sources, security=False)
+
+    assert result.crashes == []
+    assert result.rules.errors == [] and result.rules.exit_code in (0, 1)
+    assert result.rules.files == result.files > 10  # every file was checked

@@ -28,7 +28,7 @@ def test_hooks_are_declared_as_documented():
     hooks = {h["id"]: h for h in HOOKS}
     assert list(hooks) == ["p21-lint", "p21-lint-gate"]
     fast, gate = hooks["p21-lint"], hooks["p21-lint-gate"]
-    assert fast["entry"] == "p21-lint check --no-security" and fast["types"] == ["python"]
+    assert fast["entry"] == "p21-lint check --no-security --no-coverage" and fast["types"] == ["python"]
     assert fast["language"] == gate["language"] == "python"
     assert fast.get("pass_filenames", True) and fast["require_serial"]  # our own pool; cross-file rules see all files
     assert gate["pass_filenames"] is False and gate["always_run"] is True

@@ -153,6 +153,7 @@ class Facts:
     route_decls: tuple[routes.RouteDecl, ...] = ()
     route_mounts: tuple[routes.Mount, ...] = ()
     route_hooks: tuple[routes.Hook, ...] = ()
+    route_helper_calls: tuple[routes.HelperCall, ...] = ()
     web_functions: tuple[routes.FunctionInfo, ...] = ()
     web_classes: tuple[routes.ClassInfo, ...] = ()
     type_aliases: tuple[routes.Alias, ...] = ()

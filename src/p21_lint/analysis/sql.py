@@ -444,7 +444,7 @@ def _spots(
         spot = named.get(i) or spots.get(i) or _lexical_spot(sql, i, dialect)
         if spot.kind != "placeholder" and _enclosing_quote(sql, sql.find(HOLE.format(i)), dialect) in ('"', "`"):
             # a quoted identifier; sqlglot forgets the quotes in some places (`SET search_path TO "{schema}"`)
-            clause = spot.clause if spot.kind == "identifier" else "a quoted name"
+            clause = spot.clause if spot.kind == "identifier" and spot.clause != "a SET value" else "a quoted name"
             spot = Spot("identifier", clause, sure=spot.sure, delimited=True)
         out.append(spot)
     return tuple(out)
@@ -468,36 +468,43 @@ def _placeholder_names(text: str, found: tuple[Placeholder, ...]) -> dict[int, S
 def _enclosing_quote(sql: str, at: int, dialect: str | None) -> str | None:
     """The quote character the text at `at` sits inside (`'`, or `"`/`` ` `` around a name), or None. In
     MySQL double quotes delimit strings, as single quotes do."""
+    quote, _ = literal_around(sql, at, dialect)
+    if quote == '"' and dialect == "mysql":
+        return "'"
+    return quote
+
+
+def literal_around(sql: str, at: int, dialect: str | None) -> tuple[str | None, int]:
+    """The quote the text at `at` sits inside and where it opens, or (None, -1)."""
     if at < 0:
-        return None
+        return None, -1
     quote: str | None = None
+    start = -1
     i = 0
     while i < at:
         c = sql[i]
         if quote is None:
             if c in "'\"`":
-                quote = c
+                quote, start = c, i
             elif sql.startswith("--", i):
                 end = sql.find("\n", i)
                 if end < 0 or end > at:
-                    return None
+                    return None, -1
                 i = end
             elif sql.startswith("/*", i):
                 end = sql.find("*/", i + 2)
                 if end < 0 or end > at:
-                    return None
+                    return None, -1
                 i = end + 1
         elif c == quote:
             if sql.startswith(quote * 2, i) and i + 1 < at:
                 i += 1  # a doubled quote inside the literal
             else:
-                quote = None
+                quote, start = None, -1
         elif c == "\\" and quote == "'" and dialect == "mysql":
             i += 1
         i += 1
-    if quote == '"' and dialect == "mysql":
-        return "'"
-    return quote
+    return quote, start
 
 
 def _attempts(sql: str, fragment: str) -> list[str]:
@@ -607,6 +614,8 @@ def _classify(node: exp.Expression, value: str, m: re.Match[str]) -> Spot:
         if isinstance(above, exp.Tuple) and isinstance(above.parent, exp.Values):
             return Spot("value", "VALUES")
         if isinstance(above, _IDENTIFIER_PARENTS):
+            if isinstance(above, exp.Ordered) and isinstance(above.parent, exp.IndexParameters):
+                return Spot("identifier", "an index's columns")
             return Spot("identifier", _CLAUSE_NAMES.get(type(above).__name__, "a name"))
         if isinstance(above, exp.Select) and key == "expressions":
             return Spot("identifier", "the selected columns")
@@ -620,10 +629,8 @@ def _setting_spot(node: exp.Expression, value: str, m: re.Match[str], setting: e
     """`SET name TO value` (PostgreSQL, MySQL): the setting's name is a name; its value takes no placeholder
     in PostgreSQL, where parameters are bound by the server (psycopg 3, asyncpg)."""
     assignment = setting.this
-    if isinstance(assignment, exp.EQ) and node.find_ancestor(exp.EQ) is assignment:
-        target = assignment.this
-        if node is target or target in [a for a in node.iter_expressions()] or _inside(node, target):
-            return Spot("identifier", "a setting's name")
+    if isinstance(assignment, exp.EQ) and _inside(node, assignment.this):
+        return Spot("identifier", "a setting's name")
     if isinstance(node, exp.Literal) and node.is_string:
         return Spot("value", "a SET value", _HOLE_RE.sub("...", value.replace(m.group(0), "{}")))
     return Spot("identifier", "a SET value")

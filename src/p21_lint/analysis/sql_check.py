@@ -206,7 +206,9 @@ class FileAnalysis:
         func = call.func
         if isinstance(func, cst.Name):
             module = self.context.module_name
-            if self.context.qualified_name(func) == (f"{module}.{func.value}" if module else func.value):
+            bound = self.context.names.lookup(func.value)
+            # bound to this module's own def, or not bound yet: a helper defined below the function that calls it
+            if bound is None or bound == (f"{module}.{func.value}" if module else func.value):
                 if self._functions is None:
                     self._functions = {
                         s.name.value: s for s in self.context.module.body if isinstance(s, cst.FunctionDef)
@@ -640,7 +642,7 @@ def _call_name(call: cst.Call) -> str:
     return func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
 
 
-_RANK = {"value": 3, "identifier": 2, "fragment": 1, "head": 0}
+_RANK = {"value": 4, "identifier": 3, "placeholder": 2, "fragment": 1, "head": 0}
 
 
 class _Checker:
@@ -670,6 +672,7 @@ class _Checker:
             return  # a composed SQL object, or text we know nothing about (a parameter of the function)
         sink = self._refine_pandas(flow, call, env, sink)
         readings = []
+        receivers = _receivers(call)
         for alternative in value.alternatives:
             if _is_whole(alternative):
                 continue
@@ -677,11 +680,22 @@ class _Checker:
             if sink.by_name and not reading.looks_like_sql:
                 continue
             readings.append(reading)
-            for hole, spot in zip(reading.holes, reading.spots):
-                if hole.safety is Safety.UNSAFE and spot.kind != "head":
-                    self._note(HoleProblem(hole, spot, reading, sink, call))
+            self._note_unsafe(reading, sink, call, receivers)
         if readings:
             self._check_placeholders(flow, call, env, sink, sql_node, value, readings)
+
+    def _note_unsafe(self, reading: Reading, sink: Sink, call: cst.Call, receivers: frozenset[str]) -> None:
+        unsafe = [
+            (hole, spot)
+            for hole, spot in zip(reading.holes, reading.spots)
+            if hole.safety is Safety.UNSAFE and spot.kind != "head" and not _of_receiver(hole.node, receivers)
+        ]
+        # `INSERT INTO t ({cols}) VALUES ({", ".join(f":{c}" for c in cols)})`: the placeholders' names are the
+        # columns' names; reported once, where they are columns, and one allowlist check fixes both
+        names = any(spot.kind == "identifier" for _, spot in unsafe)
+        for hole, spot in unsafe:
+            if spot.kind != "placeholder" or not names:
+                self._note(HoleProblem(hole, spot, reading, sink, call))
 
     def finish(self) -> list[Problem]:
         return [*self.problems, *self.holes.values()]
@@ -724,9 +738,7 @@ class _Checker:
                 if _is_whole(alternative):
                     continue
                 reading = sqlinfo.read(alternative, None, fragment)
-                for hole, spot in zip(reading.holes, reading.spots):
-                    if hole.safety is Safety.UNSAFE:
-                        self._note(HoleProblem(hole, spot, reading, part, call))
+                self._note_unsafe(reading, part, call, frozenset())
 
     # SQL003 and SQL004
     def _check_placeholders(
@@ -852,6 +864,26 @@ def argument(call: cst.Call, position: int | None, keywords: tuple[str, ...]) ->
     ):
         return None
     return positional[position].value
+
+
+def _receivers(call: cst.Call) -> frozenset[str]:
+    """`db` of `db.execute(...)` (both names of `(conn or db).execute(...)`): the object that runs the query."""
+    func = call.func
+    if not isinstance(func, cst.Attribute):
+        return frozenset()
+    owners = [func.value]
+    if isinstance(func.value, cst.BooleanOperation):
+        owners = [func.value.left, func.value.right]
+    names = {dotted(o) for o in owners}
+    return frozenset(n for n in names if n and n not in ("self", "cls"))
+
+
+def _of_receiver(node: cst.CSTNode, receivers: frozenset[str]) -> bool:
+    """An attribute of the object that runs the query (`db.big_int`, `conn.dialect.name`): the driver's or the
+    connection's own SQL text (a dialect's column type, its `now()`), not input. A call on it is not: it may
+    return rows (`db.fetchone(...)["name"]`)."""
+    name = dotted(node) if isinstance(node, cst.Attribute) else None
+    return name is not None and any(name.startswith(r + ".") for r in receivers)
 
 
 def _is_whole(alternative: tuple) -> bool:

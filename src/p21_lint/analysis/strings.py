@@ -101,7 +101,14 @@ class Opaque:
     safety: Safety = Safety.UNSAFE
 
 
-Value = Str | Seq | Mapping | Obj | Opaque
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """`re.compile(r"...")`: a regular expression a later `PATTERN.fullmatch(x)` checks `x` against."""
+
+    text: str
+
+
+Value = Str | Seq | Mapping | Obj | Opaque | Pattern
 UNKNOWN = Opaque(Safety.UNSAFE)
 NUMBER = Opaque(Safety.NUMERIC)
 Env = dict  # name -> Value
@@ -537,10 +544,18 @@ class Flow:
             _, left_no = self.refine(test.left, env)
             _, neither = self.refine(test.right, left_no)
             return yes, neither
-        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and isinstance(test.left, cst.Name):
-            name = test.left.value
+        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
             target = test.comparisons[0]
             op = target.operator
+            subset = self._set_of(test.left)
+            if subset is not None and isinstance(op, (cst.LessThanEqual, cst.LessThan)):
+                allowed = self._members(target.comparator, env)  # `set(cols) <= ALLOWED`: every one is allowed
+                if allowed is not None:
+                    yes[subset] = _members_of(env.get(subset), allowed)
+                return yes, no
+            name = _variable(test.left)
+            if name is None:
+                return yes, no
             if isinstance(op, (cst.In, cst.NotIn)):
                 allowed = self._members(target.comparator, env)
                 if allowed is not None:
@@ -550,12 +565,33 @@ class Flow:
                 if isinstance(other, Str) and other.literal is not None:
                     (yes if isinstance(op, cst.Equal) else no)[name] = other
             return yes, no
+        if (
+            isinstance(test, cst.Call)
+            and isinstance(test.func, cst.Attribute)
+            and test.func.attr.value == "issubset"
+            and len(test.args) == 1
+        ):
+            subset = self._set_of(test.func.value)
+            allowed = self._members(test.args[0].value, env) if subset is not None else None
+            if subset is not None and allowed is not None:
+                yes[subset] = _members_of(env.get(subset), allowed)
+            return yes, no
         if isinstance(test, cst.Call):
-            checked = self._checked_name(test)
+            checked = self._checked_name(test, env)
             if checked is not None:
                 name, value = checked
                 yes[name] = value
         return yes, no
+
+    def _set_of(self, node: cst.BaseExpression) -> str | None:
+        """`cols` of `set(cols)`."""
+        if (
+            isinstance(node, cst.Call)
+            and self.hooks.qualified(node.func) in ("builtins.set", "builtins.frozenset")
+            and len(node.args) == 1
+        ):
+            return _variable(node.args[0].value)
+        return None
 
     def _members(self, container: cst.BaseExpression, env: Env) -> Value | None:
         """What a variable is known to be after `x in container`; None if the test proves nothing."""
@@ -571,8 +607,9 @@ class Flow:
             return None  # `x in "abc"` is a substring test
         return Opaque(Safety.ALLOWED)  # an allowlist we cannot read (an imported constant, `model_fields`)
 
-    def _checked_name(self, call: cst.Call) -> tuple[str, Value] | None:
-        """`x.isdigit()`, `isinstance(x, int)`, `re.fullmatch(r"[a-z_]+", x)`: the name and what it then is."""
+    def _checked_name(self, call: cst.Call, env: Env) -> tuple[str, Value] | None:
+        """`x.isdigit()`, `isinstance(x, int)`, `re.fullmatch(r"[a-z_]+", x)`, `NAME_RE.match(x)` after
+        `NAME_RE = re.compile(r"^[a-z_]+$")`: the name and what it then is."""
         func = call.func
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and not call.args:
             if func.attr.value in ("isdigit", "isdecimal", "isnumeric"):
@@ -588,11 +625,17 @@ class Flow:
                 return args[0].value, NUMBER
         if qualified in ("re.match", "re.fullmatch") and len(args) >= 2 and isinstance(args[1], cst.Name):
             pattern = args[0]
-            if isinstance(pattern, cst.SimpleString):
-                text = _string_text(pattern)
-                anchored = qualified == "re.fullmatch" or (text.startswith("^") and text.endswith("$"))
-                if anchored and _ALLOWLIST_PATTERN.match(text) and " " not in text and "'" not in text:
-                    return args[1].value, Opaque(Safety.ALLOWED)
+            if isinstance(pattern, cst.SimpleString) and _allowlist_regex(_string_text(pattern), qualified == "re.fullmatch"):
+                return args[1].value, Opaque(Safety.ALLOWED)
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in ("match", "fullmatch")
+            and len(args) == 1
+            and isinstance(args[0], cst.Name)
+        ):
+            compiled = self.eval(func.value, env)
+            if isinstance(compiled, Pattern) and _allowlist_regex(compiled.text, func.attr.value == "fullmatch"):
+                return args[0].value, Opaque(Safety.ALLOWED)
         return None
 
     # -- expressions ----------------------------------------------------------------------------------------
@@ -861,6 +904,8 @@ class Flow:
         qualified = self.hooks.qualified(func)
         if qualified in _NUMERIC_BUILTINS:
             return NUMBER
+        if qualified == "re.compile" and args and isinstance(args[0], cst.SimpleString):
+            return Pattern(_string_text(args[0]))
         if qualified in ("builtins.str", "builtins.repr") and len(args) == 1:
             value = self.eval(args[0], env)
             return value if isinstance(value, (Str, Opaque)) else UNKNOWN
@@ -994,6 +1039,29 @@ class Flow:
                 parts.append(literal(sep))
             parts.append(Str((alt,)))
         return repeated(concat(*parts)) if parts else literal("")
+
+
+def _allowlist_regex(text: str, full: bool) -> bool:
+    """An anchored pattern of word characters and simple classes: what it accepts cannot break out of a name."""
+    anchored = full or (text.startswith("^") and text.endswith("$"))
+    return anchored and bool(_ALLOWLIST_PATTERN.match(text)) and " " not in text and "'" not in text
+
+
+def _variable(node: cst.BaseExpression) -> str | None:
+    """The environment's key for a variable or `self.x`, which a test can narrow."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value in ("self", "cls"):
+        return f"self.{node.attr.value}"
+    return None
+
+
+def _members_of(current: Value | None, allowed: Value) -> Value:
+    """A collection (a list, a dict: its keys) whose every element is one of `allowed`."""
+    if isinstance(current, Mapping):
+        return Mapping(allowed, current.values)
+    lengths = current.lengths if isinstance(current, Seq) else None
+    return Seq(allowed, None, lengths)
 
 
 def _extend(seq: Seq, other: Value) -> Seq:

@@ -75,15 +75,26 @@ def _param_name(code: str) -> str:
 
 
 def _before(reading: Reading, index: int, quoted: bool) -> str:
-    """The SQL just before hole `index`, shortened, for the suggestion."""
+    """The SQL just before hole `index` (before the quote that opens its literal, when it sits in one), shortened,
+    for the suggestion."""
     at = reading.text.find(sqlinfo.HOLE.format(index))
-    before = re.sub(r"__p21_hole_\d+__", "...", reading.text[:at])
     if quoted:
-        before = before[: before.rfind("'")] if "'" in before else before
+        _, start = sqlinfo.literal_around(reading.text, at, None)
+        at = start if start >= 0 else at
+    before = re.sub(r"__p21_hole_\d+__", "...", reading.text[:at])
     before = " ".join(before.split())
     words = before.split(" ")
     tail = (" ".join(words[-4:]) if len(words) > 4 else before).rstrip()
     return ("... " if len(words) > 4 else "") + tail + ("" if tail.endswith("(") or not tail else " ")
+
+
+def _literal(text: str) -> str:
+    """`text` as a Python string literal, in the quotes it does not contain (`"user"` is a quoted SQL name)."""
+    if '"' not in text:
+        return f'"{text}"'
+    if "'" not in text:
+        return f"'{text}'"
+    return '"' + text.replace('"', '\\"') + '"'
 
 
 def _placeholder(sink: Sink, reading: Reading, index: int, name: str) -> str:
@@ -104,28 +115,17 @@ def _hole_issue(found: HoleProblem, context: FileContext) -> Issue:
         confidence = Level(max(Level.LOW, confidence - 1))
     if spot.kind == "value":
         return Issue("SQL001", found.hole.node, _value_message(found, context, code, index), confidence)
-    if spot.kind == "identifier":
-        extra = ""
-        if sink.driver.name in ("psycopg", "psycopg2"):
-            extra = f", or compose the query with `sql.SQL(...).format(sql.Identifier({shown}))`"
-        items = _collection(found.hole.node, context)
-        if items != shown:  # a list of names joined into the SQL
-            return Issue(
-                "SQL002",
-                found.hole.node,
-                f"`{shown}` puts names from `{items}` into the SQL as {spot.clause}; a parameter cannot stand for a "
-                f"name, so check every one against a fixed set first (`if not set({items}) <= "
-                f"{_allowlist_name(spot)}: raise ...`)",
-                confidence,
-            )
+    if spot.kind == "placeholder":
         return Issue(
             "SQL002",
             found.hole.node,
-            f"`{shown}` is formatted into the SQL as {spot.clause}; a parameter cannot stand for a name, so check it "
-            f"against a fixed set first (`if {shown} not in {_allowlist_name(spot)}: raise ...`) or map user input "
-            f"to names with a dict{extra}",
+            f"`{shown}` is formatted into the SQL as {spot.clause}: a placeholder's name is SQL text too, and "
+            f"`x OR 1=1` there is injection; name placeholders after fixed names (a column from an allowlist, "
+            f"or a counter: `:p{{i}}`) and keep the values in the parameters",
             confidence,
         )
+    if spot.kind == "identifier":
+        return Issue("SQL002", found.hole.node, _name_message(found, context, code), confidence)
     return Issue(
         "SQL002",
         found.hole.node,
@@ -135,7 +135,92 @@ def _hole_issue(found: HoleProblem, context: FileContext) -> Issue:
     )
 
 
+def _name_message(found: HoleProblem, context: FileContext, code: str) -> str:
+    spot, sink, reading = found.spot, found.sink, found.reading
+    shown = _short(code)
+    allowed = _allowlist_name(spot)
+    items = _collection(found.hole.node, context)
+    if items is not None or found.hole.repeated:  # a list of names joined into the SQL
+        check = (
+            f"`if not set({items}) <= {allowed}: raise ...`"
+            if items is not None and _is_name(items)
+            else f"`if not set(names) <= {allowed}: raise ...` on the list they come from"
+        )
+        source = f" from `{items}`" if items is not None else " (one per item of a list)"
+        return (
+            f"`{shown}` puts names{source} into the SQL as {spot.clause}; a parameter cannot stand for a "
+            f"name, so check every one against a fixed set first ({check})"
+        )
+    check = (
+        f"`if {code} not in {allowed}: raise ...`"
+        if _is_name(code)
+        else f"assign it to a variable and check that: `if name not in {allowed}: raise ...`"
+    )
+    quoting = _quoting(sink, code if len(code) <= 40 else "name")
+    if spot.clause in ("a SET value", "a setting's name") or (spot.delimited and _is_set(reading.text)):
+        where = "the value of a SET" if spot.clause != "a setting's name" else "the name of a SET"
+        return (
+            f"`{shown}` is formatted into the SQL as {where}; SET takes no parameter, so check it against a fixed "
+            f"set first ({check}), or set it through a function that takes one: "
+            f"`{_set_config(sink, reading, found, code)}`"
+        )
+    if spot.delimited:
+        return (
+            f"`{shown}` is formatted into the SQL as a quoted name: quotes do not protect it (a `\"` in it ends the "
+            f"name); check it against a fixed set first ({check})"
+            + (f", or drop the quotes and let the driver quote it: {quoting}" if quoting else "")
+        )
+    return (
+        f"`{shown}` is formatted into the SQL as {spot.clause}; a parameter cannot stand for a name, so check it "
+        f"against a fixed set first ({check}) or map user input to names with a dict"
+        + (f", or let the driver quote it: {quoting}" if quoting else "")
+    )
+
+
+def _is_name(code: str) -> bool:
+    """A variable or `self.x`: what a membership test can vouch for afterwards."""
+    return re.fullmatch(r"(?:self\.|cls\.)?[A-Za-z_]\w*", code) is not None
+
+
+def _quoting(sink: Sink, name: str) -> str:
+    """The driver's own identifier quoting, which escapes quotes inside the name ('' where there is none)."""
+    if sink.driver.name in ("psycopg", "psycopg2") or sink.form == "compose":
+        return f'`sql.SQL("... {{}}").format(sql.Identifier({name}))` (psycopg.sql)'
+    if sink.driver.name == "SQLAlchemy":
+        return f"`engine.dialect.identifier_preparer.quote({name})`"
+    return ""
+
+
+_SET = re.compile(r"(?i)^[\s(]*set\s+(?:session\s+|local\s+)?([A-Za-z_][\w.]*)")
+
+
+def _is_set(text: str) -> bool:
+    return _SET.match(text) is not None
+
+
+def _set_config(sink: Sink, reading: Reading, found: HoleProblem, code: str) -> str:
+    """`SET name TO value` as PostgreSQL's `set_config(name, value, is_local)`, which takes a parameter."""
+    m = _SET.match(reading.text)
+    setting = m.group(1) if m and not m.group(1).startswith("__p21_hole_") else "name"
+    name = _param_name(code)
+    value = code if len(code) <= 40 else name
+    index = reading.holes.index(found.hole)
+    placeholder = _placeholder(sink, reading, index, name) if sink.driver.known else "%s"
+    query = f"SELECT set_config('{setting}', {placeholder}, false)"
+    if sink.form == "text":
+        return f'text("{query}")` with `{{"{name}": {value}}}'
+    if sink.form in ("session", "databases"):
+        return f'"{query}"` with `{{"{name}": {value}}}'
+    if sink.form == "asyncpg":
+        return f'"{query}"` with `{value}` as its argument'
+    return f'"{query}"` with `({value},)'
+
+
 def _allowlist_name(spot: Spot) -> str:
+    if "SET" in spot.clause:
+        return "ALLOWED_VALUES"
+    if spot.delimited:
+        return "ALLOWED_NAMES"
     if "table" in spot.clause:
         return "ALLOWED_TABLES"
     if "ORDER" in spot.clause:
@@ -155,7 +240,7 @@ def _value_message(found: HoleProblem, context: FileContext, code: str, index: i
     label = _short(context.code_for(found.call.func), 30)
     head = f"`{shown}` is formatted into the SQL as {spot.clause}: SQL injection. "
     if spot.clause == "an IN list":
-        param = _collection(found.hole.node, context)
+        param = _collection(found.hole.node, context) or _short(code, 30)
         if sink.form == "asyncpg":
             return head + f"Pass the list as one parameter: `... = ANY($1)` with `{label}(query, list({param}))`"
         if sink.driver.name in ("psycopg", "psycopg2"):
@@ -165,23 +250,29 @@ def _value_message(found: HoleProblem, context: FileContext, code: str, index: i
             f"Generate one placeholder per item and pass the items: "
             f'`", ".join(["{mark}"] * len({param}))` and `{label}(query, tuple({param}))`'
         )
+    q = _literal(sql)
     forms = {
-        "dbapi": f'{label}("{sql}", ({param},))',
-        "raw": f'{label}("{sql}", [{param}])',
-        "rawsql": f'RawSQL("{sql}", ({param},))',
-        "extra": f'.extra(where=["{sql}"], params=[{param}])',
-        "extra-select": f'.extra(select={{"...": "{sql}"}}, select_params=[{param}])',
-        "asyncpg": f'{label}("{sql}", {param})',
-        "databases": f'{label}("{sql}", {{"{name}": {param}}})',
-        "session": f'{label}(text("{sql}"), {{"{name}": {param}}})',
-        "text": f'text("{sql}")` and pass `{{"{name}": {param}}}` to `execute()',
-        "pandas": f'{label}("{sql}", con, params=({param},))',
-        "exec_driver_sql": f'{label}("{sql}", ({param},))',
+        "dbapi": f'{label}({q}, ({param},))',
+        "raw": f'{label}({q}, [{param}])',
+        "rawsql": f'RawSQL({q}, ({param},))',
+        "extra": f'.extra(where=[{q}], params=[{param}])',
+        "extra-select": f'.extra(select={{"...": {q}}}, select_params=[{param}])',
+        "asyncpg": f'{label}({q}, {param})',
+        "databases": f'{label}({q}, {{"{name}": {param}}})',
+        "session": f'{label}(text({q}), {{"{name}": {param}}})',
+        "text": f'text({q})` and pass `{{"{name}": {param}}}` to `execute()',
+        "pandas": f'{label}({q}, con, params=({param},))',
+        "exec_driver_sql": f'{label}({q}, ({param},))',
     }
+    if spot.clause == "a SET value" and sink.driver.dialect != "mysql":
+        return head + (
+            "SET takes no parameter in PostgreSQL (psycopg 3 and asyncpg bind on the server), so set it through "
+            f"a function that does: `{_set_config(sink, reading, found, code)}`"
+        )
     if sink.form == "compose":
         return head + (
             f"Pass it as a parameter (`%s`) to `execute()`, or compose it: "
-            f'`sql.SQL("{_before(reading, index, spot.quoted is not None)}{{}}").format(sql.Literal({param}))`'
+            f"`sql.SQL({_literal(_before(reading, index, spot.quoted is not None) + '{}')}).format(sql.Literal({param}))`"
         )
     suggestion = forms.get(sink.form, forms["dbapi"])
     if spot.quoted is not None:
@@ -192,30 +283,34 @@ def _value_message(found: HoleProblem, context: FileContext, code: str, index: i
     return head + f"`{suggestion}`" + tail
 
 
-def _collection(node: cst.CSTNode, context: FileContext) -> str:
-    """`ids` for `map(str, ids)` or `str(i) for i in ids`: what the IN list is made of."""
+def _collection(node: cst.CSTNode, context: FileContext) -> str | None:
+    """`ids` for `map(str, ids)`, `str(i) for i in ids` or `", ".join(ids)`: what a list of items joined into the
+    SQL is made of; None when the hole is one item."""
+    found = None
     if (
         isinstance(node, cst.Call)
         and isinstance(node.func, cst.Attribute)
         and node.func.attr.value == "join"
         and node.args
     ):
-        node = node.args[0].value
+        node = found = node.args[0].value
     if isinstance(node, (cst.GeneratorExp, cst.ListComp, cst.SetComp)):
-        node = node.for_in.iter
+        found = node.for_in.iter
     elif isinstance(node, cst.Call) and len(node.args) == 2 and context.qualified_name(node.func) == "builtins.map":
-        node = node.args[1].value
-    return _short(context.code_for(node).strip(), 30)
+        found = node.args[1].value
+    return _short(context.code_for(found).strip(), 30) if found is not None else None
 
 
 def _wrong_style_message(wrong: sqlinfo.Placeholder, driver: sqlinfo.Driver) -> str:
     takes = " or ".join(f"`{sqlinfo.STYLES[s]}`" for s in sorted(driver.styles, key=list(sqlinfo.STYLES).index))
-    number = wrong.key if wrong.key and wrong.key.isdigit() else "1"
-    name = wrong.key if wrong.key and not wrong.key.isdigit() else "name"
+    key = re.sub(r"__p21_hole_\d+__", "{...}", wrong.key or "")  # `:{key}`: a name made in the code
+    text = re.sub(r"__p21_hole_\d+__", "{...}", wrong.text)
+    number = key if key.isdigit() else "1"
+    name = key if key and not key.isdigit() else "name"
     right = driver.placeholder.format(n=number, name=name)
     return (
-        f"`{wrong.text}` is not a placeholder {driver.name} understands, so the query fails or binds nothing: "
-        f"{driver.name} takes {takes}; write `{right}` instead of `{wrong.text}`"
+        f"`{text}` is not a placeholder {driver.name} understands, so the query fails or binds nothing: "
+        f"{driver.name} takes {takes}; write `{right}` instead of `{text}`"
     )
 
 

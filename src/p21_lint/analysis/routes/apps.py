@@ -8,12 +8,12 @@ exactly one slash, and a `register_blueprint(url_prefix=...)` replaces the bluep
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from p21_lint.analysis.routes import paths
 from p21_lint.analysis.routes.auth import AuthJudge
 from p21_lint.analysis.routes.exprs import unquote
-from p21_lint.analysis.routes.facts import Call, Mount, ObjectDef, PathParts, RouteDecl
+from p21_lint.analysis.routes.facts import Call, HelperCall, Mount, ObjectDef, PathParts, RouteDecl
 from p21_lint.analysis.routes.index import Index
 from p21_lint.analysis.routes.registrations import HTTP_VERBS, ROUTE_VERBS
 from p21_lint.analysis.routes.rows import Draft, body_evidence, handler_location
@@ -28,11 +28,31 @@ KINDS = {
     "api": {"flask_restx.Api", "flask_restplus.Api", "flask_restful.Api"},
     "namespace": {"flask_restx.Namespace", "flask_restplus.Namespace"},
 }
+BY_NAME = {"APIRouter": "fastapi-router", "FastAPI": "fastapi-app", "Blueprint": "blueprint", "Flask": "flask-app"}
 FRAMEWORK = {"fastapi-app": "fastapi", "fastapi-router": "fastapi", "flask-app": "flask", "blueprint": "flask",
              "api": "flask", "namespace": "flask"}
 APPS = ("fastapi-app", "flask-app")
 NOT_ROUTERS = ("starlette.staticfiles.", "fastapi.staticfiles.", "flask.", "werkzeug.")
 CLASS_VIEW_METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
+
+
+PARAM = "?param:"
+
+
+def _substitute(m: Mount, calls: dict[str, list[HelperCall]]) -> list[Mount]:
+    """The mounts a helper's `include_router(param)` makes, with the arguments of every call of the helper."""
+    out = []
+    function = (m.parent if m.parent.startswith(PARAM) else m.child)[len(PARAM):].rpartition(":")[0]
+    for call in calls.get(function, []):
+        names = []
+        for end in (m.parent, m.child):
+            if end.startswith(PARAM):
+                index = int(end.rpartition(":")[2])
+                end = call.args[index] if index < len(call.args) else ""
+            names.append(end)
+        if all(names):
+            out.append(replace(m, parent=names[0], child=names[1]))
+    return out
 
 
 @dataclass
@@ -83,7 +103,9 @@ class AppRoutes:
         for kind, ctors in self.kind_sets.items():
             if ctor in ctors:
                 return kind
-        return None
+        # a router class made by a factory (`APIRouter = get_api_router_class(APIRoute)`) cannot be followed:
+        # its name tells what it is
+        return BY_NAME.get(self.index.short(ctor)) if ctor in self.index.objects else None
 
     # -- the graph -------------------------------------------------------------------------------------------------
     def _nodes(self) -> None:
@@ -113,9 +135,17 @@ class AppRoutes:
             if node.kind == "namespace" and obj is not None and not self.kind(obj.ctor):
                 base = index.canon(index.canon(obj.ctor).rpartition(".")[0])
                 self._edge(base, node.name, "add_namespace", node.prefix, (), f"{node.facts.path}:{obj.line}")
+        calls: dict[str, list[HelperCall]] = {}
+        for facts in files:
+            for c in facts.route_helper_calls:
+                calls.setdefault(index.canon(c.function), []).append(c)
         for facts in files:
             for m in facts.route_mounts:
-                self._mount(m, facts)
+                if m.parent.startswith(PARAM) or m.child.startswith(PARAM):
+                    for concrete in _substitute(m, calls):  # a mount inside a helper: once per call of it
+                        self._mount(concrete, facts)
+                else:
+                    self._mount(m, facts)
 
     def _mount(self, m: Mount, facts: Facts) -> None:
         index = self.index

@@ -66,7 +66,8 @@ class RouteDecl:
 
 @dataclass(frozen=True, slots=True)
 class Mount:
-    """`parent.include_router(child, prefix=...)`, `register_blueprint`, `add_namespace`, `mount`, `Api(bp)`."""
+    """`parent.include_router(child, prefix=...)`, `register_blueprint`, `add_namespace`, `mount`, `Api(bp)`.
+    A parent or child that is a parameter of the enclosing function is `?param:FUNCTION:INDEX` (see HelperCall)."""
 
     parent: str
     child: str
@@ -74,6 +75,16 @@ class Mount:
     prefix: PathParts | None
     line: int
     dependencies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HelperCall:
+    """A call passing an app or router to a function (`add_versioned_routers(app, api_router)`): a `Mount` made
+    inside that function on its parameters (`?param:FUNCTION:INDEX`) applies to the arguments of each such call."""
+
+    function: str
+    args: tuple[str, ...]  # positional arguments, as names ("" where not a name)
+    line: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,18 +7,20 @@ Registrations in test files are not collected: a route registered only inside a 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import libcst as cst
 
 from p21_lint.analysis.collector import FactCollector
 from p21_lint.analysis.routes import exprs
-from p21_lint.analysis.routes.facts import Hook, Mount, PathParts, RouteDecl
+from p21_lint.analysis.routes.facts import HelperCall, Hook, Mount, PathParts, RouteDecl
 from p21_lint.analysis.routes.lines import lines as file_lines
 from p21_lint.analysis.routes.lines import want
 
 HTTP_VERBS = ("get", "post", "put", "patch", "delete", "options", "head", "trace")
 ROUTE_VERBS = frozenset({*HTTP_VERBS, "route", "api_route", "websocket", "websocket_route"})
+ROUTERISH = re.compile(r"(^|_)(app|application|api|router|routers|blueprint|bp)(_|$)", re.IGNORECASE)
 HOOK_VERBS = frozenset({"before_request", "before_app_request"})
 MOUNT_VERBS = {"include_router": "prefix", "register_blueprint": "url_prefix", "add_namespace": "path", "mount": "path"}
 # owners whose verb-named methods are never routes (`@mock.patch("x")`)
@@ -42,6 +44,8 @@ class Registrations(FactCollector):
         self.mounts: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         self.hooks: list[tuple[cst.CSTNode, dict[str, Any]]] = []
         self.defs: dict[str, cst.FunctionDef] = {}  # functions of this file, for handlers registered by a call
+        self.functions: list[tuple[str, list[str]]] = []  # enclosing functions and their positional parameters
+        self.helper_calls: list[tuple[cst.CSTNode, dict[str, Any]]] = []
 
     def _owner(self, node: cst.BaseExpression) -> str | None:
         name = exprs.ref(self.context, node)
@@ -56,8 +60,24 @@ class Registrations(FactCollector):
 
     # -- decorators --------------------------------------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.defs.setdefault(exprs.defined_name(self.context, node.name.value), node)
+        name = exprs.defined_name(self.context, node.name.value)
+        self.defs.setdefault(name, node)
         self._decorated(node)
+        params = node.params
+        self.functions.append((name, [p.name.value for p in (*params.posonly_params, *params.params)]))
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions.pop()
+
+    def _param(self, name: str) -> str:
+        """`?param:FUNCTION:INDEX` when `name` is a parameter of the function being visited, else `name`."""
+        if not self.functions:
+            return name
+        function, params = self.functions[-1]
+        prefix = exprs.scope_prefix(self.context) + "."
+        if name.startswith(prefix) and name[len(prefix):] in params:
+            return f"?param:{function}:{params.index(name[len(prefix):])}"
+        return name
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._decorated(node)  # flask-restx `@ns.route("/x")` on a Resource
@@ -108,6 +128,7 @@ class Registrations(FactCollector):
     def visit_Call(self, node: cst.Call) -> None:
         if self.context.is_test:
             return
+        self._helper_call(node)
         func = node.func
         if isinstance(func, cst.Call) and isinstance(func.func, cst.Attribute):
             self._call_form(node, func)
@@ -146,6 +167,17 @@ class Registrations(FactCollector):
             if child and parent:
                 self.mounts.append((node, {"parent": parent, "child": child, "verb": verb, "prefix": None}))
 
+    def _helper_call(self, node: cst.Call) -> None:
+        """`setup_routes(app)`, `add_versioned_routers(app, api_router, ...)`: an app or router handed to a function,
+        kept when an argument is named like one (the function may mount it, see `_param`)."""
+        args = [a.value for a in node.args if a.keyword is None and not a.star]
+        names = [(exprs.ref(self.context, a) or "") if isinstance(a, (cst.Name, cst.Attribute)) else "" for a in args]
+        if not any(ROUTERISH.search(n.rsplit(".", 1)[-1]) for n in names if n):
+            return
+        function = exprs.ref(self.context, node.func)
+        if function and not function.split(".", 1)[0] in _NOT_OWNERS:
+            self.helper_calls.append((node, {"function": function, "args": tuple(names)}))
+
     def _call_form(self, node: cst.Call, inner: cst.Call) -> None:
         """`router.get("/x")(handler)`: a decorator applied by hand."""
         verb = inner.func.attr.value  # type: ignore[union-attr]
@@ -176,8 +208,8 @@ class Registrations(FactCollector):
             child = f"{child}()" if child else exprs.unknown(ctx, child_node)
         else:
             child = exprs.ref(ctx, child_node) or exprs.unknown(ctx, child_node)
-        self.mounts.append((node, {"parent": parent, "child": child, "verb": verb, "prefix": prefix,
-                                   "dependencies": exprs.dependency_list(ctx, node)}))
+        self.mounts.append((node, {"parent": self._param(parent), "child": self._param(child), "verb": verb,
+                                   "prefix": prefix, "dependencies": exprs.dependency_list(ctx, node)}))
 
     def _called(self) -> dict[str, cst.FunctionDef]:
         """Handlers registered by a call (`add_url_rule(..., view_func=fn)`) and defined in this file."""
@@ -199,4 +231,5 @@ class Registrations(FactCollector):
                                  for n, f in self.routes),
             "route_mounts": tuple(Mount(line=lines.get(n, 0), **f) for n, f in self.mounts),
             "route_hooks": tuple(Hook(line=lines.get(n, 0), **f) for n, f in self.hooks),
+            "route_helper_calls": tuple(HelperCall(line=0, **f) for _, f in self.helper_calls),
         }

@@ -128,8 +128,10 @@ class Symbols(FactCollector):
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         record = self.stack.pop()
-        if self.stack:  # a decorator's inner wrapper: its checks are the decorator's
-            self.stack[-1].auth_calls |= record.auth_calls
+        if self.stack:  # a decorator's inner wrapper, a dependency factory's inner dependency: they act for it
+            parent = self.stack[-1]
+            parent.auth_calls |= record.auth_calls
+            parent.depends = tuple(dict.fromkeys((*parent.depends, *record.depends)))
         if record.decorators or record.depends or record.annotations or record.auth_calls or record.view_like:
             self.functions.append(record)
 
