@@ -158,18 +158,19 @@ def test_async_clients_and_requests_registered_only_in_tests():
     assert untested(report) == ["GET /api/v1/items/{path:path}", "GET /api/v1/users/{user_id}", "POST /api/v1/users/"]
 
 
-def test_skipped_without_routes_or_when_the_tests_are_not_checked(tmp_path: Path):
+def test_skipped_without_routes_and_the_tests_are_read_when_only_the_app_is_checked(tmp_path: Path):
     assert gate(lint_project({"app/util.py": "X = 1\n"}, ONLY)).note == "no routes found"
     (tmp_path / "pyproject.toml").write_text("[tool.p21-lint]\nsecurity = false\ncache = false\n", encoding="utf-8")
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "main.py").write_text(textwrap.dedent(APP), encoding="utf-8")
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_api.py").write_text("def test_x(client):\n    client.get('/api/v1/users/me')\n")
+    # `p21-lint app/`: the tests are not checked, but their client calls are still read (Facts of the whole project)
     result = CliRunner().invoke(main, ["check", str(tmp_path / "app"), "--format", "json"])
     report = json.loads(result.stdout)
     [endpoints] = [g for g in report["gates"] if g["name"] == "endpoints"]
-    assert endpoints["status"] == "skipped"
-    assert endpoints["note"] == "the tests (tests) are not among the checked paths; check the whole project to gate endpoints"
+    assert (endpoints["status"], endpoints["metrics"]["tested"]) == ("fail", 1)
+    assert {f["path"] for f in report["findings"] if f["code"] == "TEST001"} == {"app/main.py"}
     result = CliRunner().invoke(main, ["check", str(tmp_path), "--format", "json", "--min-endpoint-coverage", "25"])
     [endpoints] = [g for g in json.loads(result.stdout)["gates"] if g["name"] == "endpoints"]
     assert (endpoints["status"], endpoints["metrics"]["tested"]) == ("pass", 1)

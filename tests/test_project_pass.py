@@ -3,6 +3,7 @@ and the two fixture projects (clean: exit 0, broken: exit 2 with the other files
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -131,3 +132,30 @@ def test_the_broken_fixture_project_is_an_error_that_still_reports_the_other_fil
     assert "line 1" in report.errors[0].message
     assert [(f.code, f.location.path, f.location.line) for f in report.findings] == [("ERR001", "app/jobs.py", 5)]
     assert report.gates[0].status.value == "error"
+
+
+def test_a_partial_run_still_reads_the_rest_of_the_project(tmp_path):
+    """pre-commit passes only the changed files: the router's auth lives in the unchanged main.py, and AUTH001 must
+    neither fire on the changed routes file nor report routes of files that were not asked for."""
+    (tmp_path / "pyproject.toml").write_text("[tool.p21-lint]\nsecurity = false\ncache = false\n", encoding="utf-8")
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "__init__.py").write_text("")
+    (app / "deps.py").write_text(
+        "from fastapi import Depends\nfrom fastapi.security import OAuth2PasswordBearer\n\n"
+        "scheme = OAuth2PasswordBearer(tokenUrl='token')\n\n\ndef current_user(token: str = Depends(scheme)):\n    return token\n"
+    )
+    (app / "items.py").write_text(
+        "from fastapi import APIRouter\n\nrouter = APIRouter()\n\n\n@router.get('/items')\ndef items():\n    return []\n"
+    )
+    (app / "open.py").write_text(
+        "from fastapi import APIRouter\n\nrouter = APIRouter()\n\n\n@router.get('/stats')\ndef stats():\n    return {}\n"
+    )
+    (app / "main.py").write_text(
+        "from fastapi import Depends, FastAPI\n\nfrom app import items, open\nfrom app.deps import current_user\n\n"
+        "app = FastAPI()\napp.include_router(items.router, dependencies=[Depends(current_user)])\napp.include_router(open.router)\n"
+    )
+    partial = CliRunner().invoke(main, ["check", str(app / "items.py"), "--select", "AUTH", "--format", "json"])
+    assert [f["path"] for f in json.loads(partial.stdout)["findings"]] == []
+    whole = CliRunner().invoke(main, ["check", str(tmp_path), "--select", "AUTH", "--format", "json"])
+    assert [(f["path"], f["code"]) for f in json.loads(whole.stdout)["findings"]] == [("app/open.py", "AUTH001")]

@@ -6,11 +6,14 @@ reads the SQL, nothing is mocked.
 
 from __future__ import annotations
 
+import ast
+import re
 import time
 from pathlib import Path
 
 import libcst as cst
 import pytest
+import sqlglot
 
 from p21_lint.analysis import sql as sqlinfo
 from p21_lint.analysis.strings import Flow, Hole, Hooks, Safety, Seq, Str, Text
@@ -227,6 +230,164 @@ def test_asyncpg_list_of_parameters_message():
     assert "asyncpg takes each parameter as its own argument" in findings[0].message
 
 
+def test_every_suggestion_in_the_corpus_is_valid_python_and_complete_sql_parses():
+    """What a message tells the user to write must be code they can paste: each backticked suggestion after the
+    first (the first shows the offending expression) parses as Python, and each complete SQL string in one
+    (not cut short with `...`) parses as SQL."""
+    files = _corpus()
+    report = lint_project(files, SQL + (CORPUS / "config.toml").read_text(encoding="utf-8"))
+    code_like = re.compile(r"^(?:[A-Za-z_][\w.]*\(|if |\(|f?[\"'])")
+    checked = 0
+    for finding in report.findings:
+        if finding.code not in ("SQL001", "SQL002"):
+            continue
+        for snippet in re.findall(r"`([^`]+)`", finding.message)[1:]:
+            if not code_like.match(snippet) or snippet.startswith(("if not set(names)",)):
+                continue
+            tree = ast.parse(snippet.replace("raise ...", "raise ValueError"))  # SyntaxError fails the test
+            checked += 1
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str) and _is_full_sql(node.value):
+                    sql = re.sub(r"%s|\?|\$\d+|:\w+", "1", node.value)
+                    assert sqlglot.parse(sql, read="postgres"), (finding.message, sql)
+    assert checked > 100
+
+
+def _is_full_sql(text: str) -> bool:
+    return not text.startswith("...") and text.split(" ", 1)[0].upper() in ("SELECT", "UPDATE", "INSERT", "DELETE", "SET")
+
+
+def test_a_quoted_name_is_an_identifier_except_in_mysql():
+    findings = _findings("""
+        import psycopg2
+        import pymysql
+
+        def pg(schema):
+            psycopg2.connect("").cursor().execute(f'SELECT * FROM "{schema}".users')
+
+        def my(name):
+            pymysql.connect().cursor().execute(f'SELECT * FROM users WHERE name = "{name}"')
+    """)
+    assert [(f.location.line, f.code) for f in findings] == [(6, "SQL002"), (9, "SQL001")]
+    assert "the quotes do not protect it" in findings[0].message
+    assert "sql.Identifier(schema)" in findings[0].message
+    assert 'execute(\'... users WHERE name = %s\', (name,))' in findings[1].message  # no stray `"` left
+
+
+def test_set_takes_no_parameter_so_the_message_offers_set_config():
+    findings = _findings("""
+        from sqlalchemy import text
+
+        def tenant(conn, schema, app):
+            conn.execute(text(f"SET search_path TO {schema}"))
+            conn.execute(text(f"SET application_name = '{app}'"))
+    """)
+    assert [(f.location.line, f.code) for f in findings] == [(5, "SQL002"), (6, "SQL001")]
+    assert "SELECT set_config('search_path', :schema, false)" in findings[0].message
+    assert "SELECT set_config('application_name', :app, false)" in findings[1].message
+
+
+def test_a_single_name_is_not_described_as_a_list():
+    findings = _findings("""
+        import sqlite3
+
+        def count(conn: sqlite3.Connection, schema, table):
+            return conn.execute(f"SELECT COUNT(*) FROM {table_ref(schema, table)}").fetchone()
+
+        def listing(conn: sqlite3.Connection, columns):
+            return conn.execute(f"SELECT {', '.join(columns)} FROM t").fetchall()
+    """)
+    assert [f.code for f in findings] == ["SQL002", "SQL002"]
+    assert "puts names" not in findings[0].message
+    assert "assign it to a variable and check that" in findings[0].message
+    assert "if not set(columns) <= ALLOWED_COLUMNS: raise" in findings[1].message
+
+
+# -- what is input, and what is the program's own text -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        # module-level names are configuration: imports and globals
+        ("from app.db import db\n\ndef f(c: sqlite3.Connection):\n    c.execute(f'SELECT {db.now}')", []),
+        ("schema = load()\n\ndef f(c: sqlite3.Connection):\n    c.execute(f'SELECT * FROM {schema}.t')", []),
+        # ... unless they carry the request
+        ("from flask import request\n\ndef f(c: sqlite3.Connection):\n    c.execute(f'SELECT {request.form[\"a\"]}')", [4]),
+        ("import sys\n\ndef f(c: sqlite3.Connection):\n    c.execute(f'SELECT * FROM {sys.argv[1]}')", [4]),
+        # a variable of the enclosing function is a parameter there, not a global
+        ("def f(c: sqlite3.Connection, t):\n    def g():\n        c.execute(f'SELECT * FROM {t}')\n    g()", [3]),
+        # attributes of the connection itself are its dialect's SQL; what a call on it returns is data
+        ("def f(db):\n    db.execute(f'CREATE TABLE t (a {db.big_int})')", []),
+        ("def f(db):\n    r = db.fetchone('SELECT a FROM t')\n    db.execute(f'SELECT * FROM t WHERE a = {r.a}')", [3]),
+        # generated placeholders and quoted names are the program's text
+        ("def f(db, v):\n    db.execute(f'UPDATE t SET a = {db.timestamp_placeholder(\"a\")}', {'a': v})", []),
+        ("def f(c: sqlite3.Connection, ops, t):\n    c.execute(f'SELECT * FROM {ops.quote_name(t)}')", []),
+        ("def f(c: sqlite3.Connection, t):\n    c.execute(f'SELECT * FROM t WHERE a = {quote(t)}')", [2]),
+    ],
+)
+def test_configuration_and_generated_text_are_not_input(source, expected):
+    findings = _findings("import sqlite3\n" + source + "\n")
+    assert [f.location.line - 1 for f in findings] == expected
+
+
+def test_self_attributes_follow_where_the_class_sets_them():
+    source = """
+        import sqlite3
+
+        class Base:
+            pass
+
+        class Repo(Base):
+            sort: str = "id"
+
+            def __init__(self, table):
+                self.table = table
+
+            def pick(self, order):
+                self.order = order
+
+            def run(self, c: sqlite3.Connection):
+                c.execute(f"SELECT * FROM {self.schema}.{self.table}")
+                c.execute(f"SELECT * FROM t ORDER BY {self.sort}")
+                c.execute(f"SELECT * FROM t ORDER BY {self.order}")
+                c.execute(f"SELECT * FROM t WHERE a = '{self.request.GET['a']}'")
+    """
+    findings = _findings(source)
+    # schema: set by no one here (a base class, the framework): configuration; table: the constructor's
+    # argument; sort: a field; order: set by another method; request: the request
+    assert [(f.location.line, f.code, _code_of(f.message)) for f in findings] == [
+        (17, "SQL002", "self.table"),
+        (18, "SQL002", "self.sort"),
+        (19, "SQL002", "self.order"),
+        (20, "SQL001", "self.request.GET['a']"),
+    ]
+
+
+def _code_of(message: str) -> str:
+    return message.split("`")[1]
+
+
+def test_placeholder_names_are_reported_once_with_the_columns_they_mirror():
+    source = """
+        import sqlite3
+
+        def insert(c: sqlite3.Connection, row: dict):
+            cols = list(row)
+            c.execute(f"INSERT INTO t ({', '.join(cols)}) VALUES ({', '.join(f':{k}' for k in cols)})", row)
+
+        def search(c: sqlite3.Connection, filters: dict):
+            where = " AND ".join(f"{COLUMNS[k]} = :{k}" for k in filters)
+            c.execute(f"SELECT * FROM t WHERE {where}", filters)
+    """
+    findings = _findings(source)
+    assert [(f.location.line, f.code, _code_of(f.message)) for f in findings] == [
+        (6, "SQL002", "cols"),
+        (9, "SQL002", "k"),
+    ]
+    assert "placeholder's name" in findings[1].message
+
+
 # -- confidence: a qualified-name or typed sink is sure, a method name alone is not ----------------------------
 
 
@@ -389,6 +550,27 @@ def test_unparseable_text_is_judged_by_the_words_before_the_hole():
     assert spot.kind == "head" and not spot.sure  # a base query passed in: not this function's to judge
 
 
+def test_set_statements_and_quoted_names():
+    set_quoted = _spot('SET search_path TO "', None, '"', dialect="postgres")  # sqlglot drops these quotes
+    assert (set_quoted.kind, set_quoted.delimited) == ("identifier", '"')
+    assert (_spot("SET search_path TO ", None).kind, _spot("SET search_path TO ", None).clause) == (
+        "identifier",
+        "a SET value",
+    )
+    assert _spot("SET application_name = '", None, "'").clause == "a SET value"
+    assert _spot("SET ", None, " = 1").clause == "a setting's name"
+    assert _spot('SELECT * FROM t WHERE a = "', None, '"').kind == "identifier"  # standard SQL: a column
+    assert _spot("SELECT * FROM t WHERE a = 'it''s \"", None, "'").kind == "value"  # inside a string literal
+    assert _spot("CREATE INDEX i ON t (", None, ")").clause == "an index's columns"
+
+
+def test_placeholder_names_are_their_own_spot():
+    assert _spot("INSERT INTO t (a) VALUES (:", None, ")").kind == "placeholder"
+    assert _spot("INSERT INTO t (a) VALUES (%(", None, ")s)", dialect="postgres").kind == "placeholder"
+    assert _spot("SELECT * FROM t WHERE a = $", None, dialect="postgres").kind == "placeholder"
+    assert _spot("SELECT * FROM t WHERE a::", None).kind != "placeholder"  # a cast, not a placeholder
+
+
 def test_dialects_read_their_own_quoting():
     assert _spot("SELECT * FROM `", None, "` WHERE x = 1", dialect="mysql").kind == "identifier"
     assert _spot('SELECT * FROM "', None, '" WHERE x = 1', dialect="postgres").kind == "identifier"
@@ -473,6 +655,37 @@ def test_format_and_replace_and_join():
     assert _texts(
         _value('def f():\n    parts = ["a = ?"]\n    parts.append("b = ?")\n    q = " AND ".join(parts)\n')
     ) == ["a = ? AND b = ?"]
+
+
+def test_a_compiled_anchored_pattern_checks_a_name():
+    module = cst.parse_module(
+        'import re\nNAME = re.compile(r"^[a-z_]+$")\nWORD = re.compile(r"[a-z]+")\n'
+        "def f(a, b):\n    if not NAME.match(a):\n        raise ValueError\n"
+        "    if not WORD.match(b):\n        raise ValueError\n    q = a + b\n"
+    )
+    flow_source = module.body[3]
+    assert isinstance(flow_source, cst.FunctionDef)
+
+    def qualified(node):
+        return "re.compile" if isinstance(node, cst.Attribute) and node.attr.value == "compile" else None
+
+    def constant(name):
+        for stmt in module.body[1:3]:
+            assign = stmt.body[0]
+            if assign.targets[0].target.value == name:
+                return Flow(Hooks(qualified=qualified), constants=lambda n: None).eval(assign.value, {})
+        return None
+
+    env = Flow(Hooks(qualified=qualified), constants=constant).run_function(flow_source)
+    holes = [p for p in env["q"].alternatives[0] if isinstance(p, Hole)]
+    assert [h.safety for h in holes] == [Safety.ALLOWED, Safety.UNSAFE]  # `match` of an unanchored pattern
+
+
+def test_a_subset_test_vouches_for_every_element():
+    value = _value(
+        "def f(cols):\n    if not set(cols) <= {\"a\", \"b\"}:\n        raise ValueError\n    q = \", \".join(cols)\n"
+    )
+    assert sorted(_texts(value)) == ["a, b"] or all(isinstance(p, Text) for p in value.alternatives[0])
 
 
 def test_list_lengths_follow_appends_and_are_lost_when_the_list_escapes():

@@ -14,73 +14,94 @@ from p21_lint.engine import suppress
 from p21_lint.engine.cache import Cache
 from p21_lint.engine.pool import check_files, flatten
 from p21_lint.engine.project import Project, run_project_rules
-from p21_lint.engine.registry import select
+from p21_lint.engine.registry import Selection, select
 from p21_lint.engine.rule import ProjectRule, Rule
 from p21_lint.engine.runner import FileSettings
-from p21_lint.files import discover, split_unnamable
+from p21_lint.files import SourceFile, discover, split_unnamable
 from p21_lint.gates import coverage, endpoints, reconsider, security, style
 from p21_lint.gates.rules import rules_gate
 from p21_lint.model import Finding, GateResult, Report, Status, ToolError
 
 
 def run_check(config: Config) -> Report:
-    selections = select(config)
-    enabled = [s for s in selections if s.enabled]
+    enabled = [s for s in select(config) if s.enabled]
     files, unnamable = split_unnamable(discover(config))
-
-    bandit = security.start(files, config) if config.security else None
+    bandit = security.start(files, config) if config.security else None  # runs beside the libcst pass
     try:
-        settings = FileSettings(
-            rules=tuple((s.rule.code, tuple(sorted(s.options.items()))) for s in enabled if issubclass(s.rule, Rule))
-        )
-        cache = Cache.open(config.root / config.cache_dir, settings, _code_version()) if config.cache else None
-        results = check_files(files, settings, config.jobs, cache)
-        findings, errors, suppressions = flatten(results)
-        errors.extend(unnamable)
-
-        project = Project.from_facts((r.facts for r in results if r.facts is not None), config)
-        project_rules = [s.rule(s.options) for s in enabled if issubclass(s.rule, ProjectRule)]
-        project_findings, project_errors = run_project_rules(project, project_rules)
-        findings.extend(project_findings)
-        errors.extend(project_errors)
-        endpoints_on = any(s.rule is endpoints.UntestedEndpoint for s in enabled)
-        if endpoints_on:  # TEST001 findings go through the suppressions like any rule's, then to their own gate
-            endpoint_findings, endpoint_errors = endpoints.findings(project)
-            findings.extend(endpoint_findings)
-            errors.extend(endpoint_errors)
-
-        enabled_codes = frozenset(s.rule.code for s in enabled)
-        findings = [f for f in suppress.apply(findings, suppressions, config.per_file_ignores, enabled_codes) if f.code in enabled_codes]
-        legacy_errors: list[ToolError] = []
-        legacy = _legacy_filter(config, legacy_errors)
-        findings = legacy(findings)
-        findings.sort(key=Finding.sort_key)
-        untested = [f for f in findings if f.code == endpoints.UntestedEndpoint.code]
-        findings = [f for f in findings if f.code != endpoints.UntestedEndpoint.code]
-
-        gates: list[GateResult] = [rules_gate(findings, errors, config.fail_on, len(enabled))]
-        errors.extend(legacy_errors)
-        if bandit is not None:
-            gate, bandit_errors = security.finish(bandit, config, p21=findings)
-            errors.extend(bandit_errors)
-            gate = reconsider(gate, legacy(list(gate.findings)))
-        else:
-            gate = GateResult("security", Status.SKIPPED, note="disabled (--no-security)")
-        gates.append(gate)
-        gate, coverage_errors = coverage.coverage_gate(files, config, legacy.diff)
-        gates.append(reconsider(gate, legacy(list(gate.findings))) if legacy.diff else gate)
-        errors.extend(coverage_errors)
-        gates.append(endpoints.endpoints_gate(project, config, untested, endpoints_on))
-        gate, style_errors = style.style_gate(files, config)
-        gates.append(reconsider(gate, legacy(list(gate.findings))))
-        errors.extend(style_errors)
+        return _check(config, enabled, files, unnamable, bandit)
     except BaseException:
         if bandit is not None:
             security.cancel(bandit)
         raise
 
+
+def _check(config: Config, enabled: list[Selection], files: list[SourceFile], errors: list[ToolError],
+           bandit: security.BanditRun | None) -> Report:
+    # 1. the per-file pass: findings, Facts and suppression comments of every checked file
+    settings = FileSettings(
+        rules=tuple((s.rule.code, tuple(sorted(s.options.items()))) for s in enabled if issubclass(s.rule, Rule))
+    )
+    cache = Cache.open(config.root / config.cache_dir, settings, _code_version()) if config.cache else None
+    results = check_files(files, settings, config.jobs, cache)
+    findings, file_errors, suppressions = flatten(results)
+    errors = [*errors, *file_errors]
+
+    # 2. the project pass over every file's Facts. A partial run (pre-commit's changed files) still reads the
+    # rest of the project (no rules: Facts only, cached), because a router is mounted in an unchanged main.py;
+    # only findings in the checked files are reported.
+    project_rules = [s.rule(s.options) for s in enabled if issubclass(s.rule, ProjectRule)]
+    endpoints_on = any(s.rule is endpoints.UntestedEndpoint for s in enabled)
+    rest = _rest_of_project(config, files) if project_rules or endpoints_on else []
+    context = check_files(rest, FileSettings(rules=()), config.jobs, cache) if rest else []
+    project = Project.from_facts((r.facts for r in (*results, *context) if r.facts is not None), config)
+    project_findings, project_errors = run_project_rules(project, project_rules)
+    if endpoints_on:
+        untested, endpoint_errors = endpoints.findings(project)
+        project_findings += untested
+        project_errors += endpoint_errors
+    if rest:
+        targets = {f.rel for f in files}
+        project_findings = [f for f in project_findings if f.location.path in targets or not f.location.path]
+    findings += project_findings
+    errors += project_errors
+
+    # 3. what the user accepted: inline comments, per-file-ignores, the baseline, lines --diff-base did not touch
+    enabled_codes = frozenset(s.rule.code for s in enabled)
+    findings = [f for f in suppress.apply(findings, suppressions, config.per_file_ignores, enabled_codes) if f.code in enabled_codes]
+    legacy_errors: list[ToolError] = []
+    legacy = _legacy_filter(config, legacy_errors)
+    findings = sorted(legacy(findings), key=Finding.sort_key)
+    untested = [f for f in findings if f.code == endpoints.UntestedEndpoint.code]
+    findings = [f for f in findings if f.code != endpoints.UntestedEndpoint.code]
+
+    # 4. the gates
+    gates = [rules_gate(findings, errors, config.fail_on, len(enabled))]
+    errors += legacy_errors
+    if bandit is not None:
+        gate, bandit_errors = security.finish(bandit, config, p21=findings)
+        gates.append(reconsider(gate, legacy(list(gate.findings))))
+        errors += bandit_errors
+    else:
+        gates.append(GateResult("security", Status.SKIPPED, note="disabled (--no-security)"))
+    gate, coverage_errors = coverage.coverage_gate(files, config, legacy.diff)
+    gates.append(reconsider(gate, legacy(list(gate.findings))) if legacy.diff else gate)
+    errors += coverage_errors
+    gates.append(endpoints.endpoints_gate(project, config, untested, endpoints_on))
+    gate, style_errors = style.style_gate(files, config)
+    gates.append(reconsider(gate, legacy(list(gate.findings))))
+    errors += style_errors
+
     metrics = {"files": len(files), "rules": len(enabled), **legacy.metrics}
     return Report(tuple(gates), tuple(sorted(set(errors), key=ToolError.sort_key)), metrics)
+
+
+def _rest_of_project(config: Config, files: list) -> list:
+    """The project's files that this run does not check, when it checks only part of the project."""
+    if config.root.resolve() in config.paths:
+        return []
+    whole = discover(replace(config, paths=(config.root,)))
+    named = {f.rel for f in files}
+    return [f for f in whole if f.rel not in named]
 
 
 class _Legacy:
@@ -107,7 +128,6 @@ class _Legacy:
         if self.diff is not None:
             findings = [f if self._in_change(f) else replace(f, outside_diff=True) for f in findings]
         return findings
-
 
     def _in_change(self, f: Finding) -> bool:
         assert self.diff is not None

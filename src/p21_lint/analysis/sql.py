@@ -335,7 +335,7 @@ class Spot:
     clause: str  # in words, for messages: "a comparison", "LIMIT", "an IN list", "the table name", ...
     quoted: str | None = None  # the SQL string literal around the hole (`%{}%`), when it sits inside one
     sure: bool = True  # False when the text did not parse and the words before the hole decided
-    delimited: bool = False  # inside an identifier's quotes (`"{name}"`, `` `{name}` ``)
+    delimited: str = ""  # the quote around a quoted identifier (`"{name}"`, `` `{name}` ``)
 
 
 @dataclass(frozen=True)
@@ -442,10 +442,11 @@ def _spots(
     out = []
     for i in range(count):
         spot = named.get(i) or spots.get(i) or _lexical_spot(sql, i, dialect)
-        if spot.kind != "placeholder" and _enclosing_quote(sql, sql.find(HOLE.format(i)), dialect) in ('"', "`"):
+        quote = _enclosing_quote(sql, sql.find(HOLE.format(i)), dialect) if spot.kind != "placeholder" else None
+        if quote in ('"', "`"):
             # a quoted identifier; sqlglot forgets the quotes in some places (`SET search_path TO "{schema}"`)
             clause = spot.clause if spot.kind == "identifier" and spot.clause != "a SET value" else "a quoted name"
-            spot = Spot("identifier", clause, sure=spot.sure, delimited=True)
+            spot = Spot("identifier", clause, sure=spot.sure, delimited=quote)
         out.append(spot)
     return tuple(out)
 
@@ -676,7 +677,7 @@ def _lexical_spot(sql: str, index: int, dialect: str | None = None) -> Spot:
     before = sql[:at]
     quote = _enclosing_quote(sql, at, dialect)
     if quote in ('"', "`"):
-        return Spot("identifier", "a quoted name", sure=False, delimited=True)
+        return Spot("identifier", "a quoted name", sure=False, delimited=quote)
     if quote == "'":
         mark = "'" if before.rfind("'") >= before.rfind('"') else '"'
         start = before.rfind(mark)

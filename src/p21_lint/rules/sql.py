@@ -88,6 +88,19 @@ def _before(reading: Reading, index: int, quoted: bool) -> str:
     return ("... " if len(words) > 4 else "") + tail + ("" if tail.endswith("(") or not tail else " ")
 
 
+def _whole(code: str, fallback: str, limit: int = 30) -> str:
+    """`code` for a suggestion, which must stay valid Python: never cut short; `fallback` when too long."""
+    code = " ".join(code.split())
+    return code if len(code) <= limit else fallback
+
+
+def _label(call: cst.Call, context: FileContext) -> str:
+    """The called function as written (`cur.execute`), or its method name alone when that is long."""
+    func = call.func
+    short = func.attr.value if isinstance(func, cst.Attribute) else "execute"
+    return _whole(context.code_for(func), short)
+
+
 def _literal(text: str) -> str:
     """`text` as a Python string literal, in the quotes it does not contain (`"user"` is a quoted SQL name)."""
     if '"' not in text:
@@ -107,7 +120,7 @@ def _placeholder(sink: Sink, reading: Reading, index: int, name: str) -> str:
 
 def _hole_issue(found: HoleProblem, context: FileContext) -> Issue:
     spot, sink, reading = found.spot, found.sink, found.reading
-    code = context.code_for(found.hole.node).strip()
+    code = " ".join(context.code_for(found.hole.node).split())
     shown = _short(code)
     index = reading.holes.index(found.hole)
     confidence = sink.confidence
@@ -166,8 +179,8 @@ def _name_message(found: HoleProblem, context: FileContext, code: str) -> str:
         )
     if spot.delimited:
         return (
-            f"`{shown}` is formatted into the SQL as a quoted name: quotes do not protect it (a `\"` in it ends the "
-            f"name); check it against a fixed set first ({check})"
+            f"`{shown}` is formatted into the SQL as a quoted name: the quotes do not protect it (a `{spot.delimited}` "
+            f"in it ends the name); check it against a fixed set first ({check})"
             + (f", or drop the quotes and let the driver quote it: {quoting}" if quoting else "")
         )
     return (
@@ -234,13 +247,14 @@ def _value_message(found: HoleProblem, context: FileContext, code: str, index: i
     name = _param_name(code)
     param = code if len(code) <= 40 else name
     if spot.quoted and spot.quoted.replace("{}", ""):
-        param = 'f"' + spot.quoted.replace("%%", "%").replace("{}", "{" + param + "}") + '"'
+        pieces = [p.replace("%%", "%").replace("{", "{{").replace("}", "}}") for p in spot.quoted.split("{}")]
+        param = "f" + _literal(("{" + param + "}").join(pieces))
     placeholder = _placeholder(sink, reading, index, name)
     sql = _before(reading, index, spot.quoted is not None) + placeholder
-    label = _short(context.code_for(found.call.func), 30)
+    label = _label(found.call, context)
     head = f"`{shown}` is formatted into the SQL as {spot.clause}: SQL injection. "
     if spot.clause == "an IN list":
-        param = _collection(found.hole.node, context) or _short(code, 30)
+        param = _collection(found.hole.node, context) or _whole(code, "items")
         if sink.form == "asyncpg":
             return head + f"Pass the list as one parameter: `... = ANY($1)` with `{label}(query, list({param}))`"
         if sink.driver.name in ("psycopg", "psycopg2"):
@@ -298,7 +312,7 @@ def _collection(node: cst.CSTNode, context: FileContext) -> str | None:
         found = node.for_in.iter
     elif isinstance(node, cst.Call) and len(node.args) == 2 and context.qualified_name(node.func) == "builtins.map":
         found = node.args[1].value
-    return _short(context.code_for(found).strip(), 30) if found is not None else None
+    return _whole(context.code_for(found), "items") if found is not None else None
 
 
 def _wrong_style_message(wrong: sqlinfo.Placeholder, driver: sqlinfo.Driver) -> str:

@@ -159,6 +159,8 @@ class AuthJudge:
                 return f"`{short}` ({index.short(ctor)})"
             if ctor in index.classes or ctor in index.bases:
                 return self.dependency(ctor)
+            if ctor in index.functions and (why := self.function(ctor)) is not None:  # made by a dependency factory
+                return f"`{short}` = {why}"
             base = ctor.rpartition(".")[0]  # fastapi_users.current_user(...) made by a method of an auth object
             if base and (owner := index.objects.get(index.canon(base))) is not None:
                 if any(index.canon(owner[0].ctor).startswith(p.rsplit(".", 1)[0]) for p in AUTH_PROVIDERS):
