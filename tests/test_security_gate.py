@@ -266,3 +266,14 @@ def test_bandit_repeats_of_a_p21_finding_are_reported_once(tmp_path):
     assert gate["metrics"]["repeats_of_p21"] == 3
     for secret in SECRETS:
         assert secret not in json.dumps(report)
+
+
+def test_asserts_in_test_files_are_how_tests_are_written(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.p21-lint]\n")
+    (tmp_path / "app.py").write_text("def f(x):\n    assert x\n    return x\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_app.py").write_text("from app import f\n\n\ndef test_f():\n    assert f(1) == 1\n")
+    gate, errors = run_gate(tmp_path)
+    assert errors == []
+    assert [(f.code, f.location.path) for f in gate.findings] == [("B101", "app.py")]
+    assert gate.metrics["asserts_in_tests"] == 1

@@ -242,7 +242,7 @@ def test_every_suggestion_in_the_corpus_is_valid_python_and_complete_sql_parses(
         if finding.code not in ("SQL001", "SQL002"):
             continue
         for snippet in re.findall(r"`([^`]+)`", finding.message)[1:]:
-            if not code_like.match(snippet) or snippet.startswith(("if not set(names)",)):
+            if len(snippet) < 3 or not code_like.match(snippet):  # `"`: a quote character, named in the text
                 continue
             tree = ast.parse(snippet.replace("raise ...", "raise ValueError"))  # SyntaxError fails the test
             checked += 1
@@ -254,7 +254,8 @@ def test_every_suggestion_in_the_corpus_is_valid_python_and_complete_sql_parses(
 
 
 def _is_full_sql(text: str) -> bool:
-    return not text.startswith("...") and text.split(" ", 1)[0].upper() in ("SELECT", "UPDATE", "INSERT", "DELETE", "SET")
+    first = text.split(" ", 1)[0].upper()
+    return not text.startswith("...") and first in ("SELECT", "UPDATE", "INSERT", "DELETE", "SET")
 
 
 def test_a_quoted_name_is_an_identifier_except_in_mysql():
@@ -271,7 +272,7 @@ def test_a_quoted_name_is_an_identifier_except_in_mysql():
     assert [(f.location.line, f.code) for f in findings] == [(6, "SQL002"), (9, "SQL001")]
     assert "the quotes do not protect it" in findings[0].message
     assert "sql.Identifier(schema)" in findings[0].message
-    assert 'execute(\'... users WHERE name = %s\', (name,))' in findings[1].message  # no stray `"` left
+    assert '`execute("... users WHERE name = %s", (name,))`' in findings[1].message  # no stray `"` left
 
 
 def test_set_takes_no_parameter_so_the_message_offers_set_config():
@@ -313,7 +314,7 @@ def test_a_single_name_is_not_described_as_a_list():
         ("from app.db import db\n\ndef f(c: sqlite3.Connection):\n    c.execute(f'SELECT {db.now}')", []),
         ("schema = load()\n\ndef f(c: sqlite3.Connection):\n    c.execute(f'SELECT * FROM {schema}.t')", []),
         # ... unless they carry the request
-        ("from flask import request\n\ndef f(c: sqlite3.Connection):\n    c.execute(f'SELECT {request.form[\"a\"]}')", [4]),
+        ("from flask import request\n\ndef f(c: sqlite3.Connection):\n    c.execute(f'SELECT {request.form[0]}')", [4]),
         ("import sys\n\ndef f(c: sqlite3.Connection):\n    c.execute(f'SELECT * FROM {sys.argv[1]}')", [4]),
         # a variable of the enclosing function is a parameter there, not a global
         ("def f(c: sqlite3.Connection, t):\n    def g():\n        c.execute(f'SELECT * FROM {t}')\n    g()", [3]),
@@ -605,7 +606,7 @@ def _value(body: str, name: str = "q"):
     assert isinstance(func, cst.FunctionDef)
 
     def qualified(node):
-        if isinstance(node, cst.Name) and node.value in ("int", "len", "str", "range", "enumerate", "map"):
+        if isinstance(node, cst.Name) and node.value in ("int", "len", "str", "range", "enumerate", "map", "set"):
             return f"builtins.{node.value}"
         return None
 
@@ -661,7 +662,7 @@ def test_a_compiled_anchored_pattern_checks_a_name():
     module = cst.parse_module(
         'import re\nNAME = re.compile(r"^[a-z_]+$")\nWORD = re.compile(r"[a-z]+")\n'
         "def f(a, b):\n    if not NAME.match(a):\n        raise ValueError\n"
-        "    if not WORD.match(b):\n        raise ValueError\n    q = a + b\n"
+        "    if not WORD.match(b):\n        raise ValueError\n    q = f\"{a}{b}\"\n"
     )
     flow_source = module.body[3]
     assert isinstance(flow_source, cst.FunctionDef)
@@ -685,7 +686,7 @@ def test_a_subset_test_vouches_for_every_element():
     value = _value(
         "def f(cols):\n    if not set(cols) <= {\"a\", \"b\"}:\n        raise ValueError\n    q = \", \".join(cols)\n"
     )
-    assert sorted(_texts(value)) == ["a, b"] or all(isinstance(p, Text) for p in value.alternatives[0])
+    assert _texts(value) == ["a, b"]  # every element is one of the allowed names (how many: unknown)
 
 
 def test_list_lengths_follow_appends_and_are_lost_when_the_list_escapes():

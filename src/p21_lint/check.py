@@ -96,8 +96,9 @@ def _check(config: Config, enabled: list[Selection], files: list[SourceFile], er
 
 
 def _rest_of_project(config: Config, files: list) -> list:
-    """The project's files that this run does not check, when it checks only part of the project."""
-    if config.root.resolve() in config.paths:
+    """The project's files that this run does not check, when it checks only part of the project. Only where a
+    pyproject.toml marks the project: without one the root is just the working directory, no project boundary."""
+    if config.source is None or config.root.resolve() in config.paths:
         return []
     whole = discover(replace(config, paths=(config.root,)))
     named = {f.rel for f in files}

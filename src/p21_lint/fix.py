@@ -119,8 +119,8 @@ def _plain_case(problem: HoleProblem) -> _Rewrite | None:
         return None
     parts = [texts[0]]
     for i, spot in enumerate(reading.spots):
-        if spot.kind != "value" or spot.quoted not in (None, "{}"):
-            return None
+        if spot.kind != "value" or spot.quoted not in (None, "{}") or spot.clause == "a SET value":
+            return None  # SET takes no parameter in PostgreSQL: a person rewrites it with set_config()
         mark = driver.placeholder.format(n=i + 1)
         if spot.quoted is not None:  # '{x}' -> ?: the quotes go with the text around the hole
             if not (parts[-1].endswith("'") and texts[i + 1].startswith("'")):

@@ -63,19 +63,22 @@ INPUT_OBJECTS = (
 )
 # `self.<attr>` that views, forms and serializers get from the request (Django/DRF class-based views, forms)
 _INPUT_ATTRIBUTES = frozenset(
-    "request kwargs args data cleaned_data validated_data initial_data initial query_params context params query "
-    "GET POST body json payload files headers cookies form user".split()
-)
+    {
+        "request", "kwargs", "args", "data", "cleaned_data", "validated_data", "initial_data", "initial",
+        "query_params", "context", "params", "query", "GET", "POST", "body", "json", "payload", "files", "headers",
+        "cookies", "form", "user",
+    }
+)  # fmt: skip
 # attributes of a connection, engine or session that are one too (`conn.connection`, `session.bind`)
 _CONNECTION_ATTRIBUTES = frozenset(
-    "connection conn session bind engine pool db driver_connection dbapi_connection".split()
+    {"connection", "conn", "session", "bind", "engine", "pool", "db", "driver_connection", "dbapi_connection"}
 )
 # functions that quote a name as an identifier: Django's `connection.ops.quote_name`, `psycopg2.extensions.
 # quote_ident`, SQLAlchemy's `dialect.identifier_preparer.quote(...)`
 _QUOTING = frozenset(
-    "quote_name quote_identifier quote_ident quote_name_unless_alias quote_schema quote_table".split()
+    {"quote_name", "quote_identifier", "quote_ident", "quote_name_unless_alias", "quote_schema", "quote_table"}
 )
-_PREPARER_QUOTING = frozenset("quote quote_identifier quote_schema format_table format_column".split())
+_PREPARER_QUOTING = frozenset({"quote", "quote_identifier", "quote_schema", "format_table", "format_column"})
 _CONFIGURATION_CALLS = frozenset({"os.getenv", "os.environ.get"})
 
 
@@ -360,7 +363,7 @@ class FileAnalysis:
         (`cur.execute(build_query(name))`, `sql, params = self._where(filters)`)."""
         func = call.func
         target = self.target(call, cls)
-        if target is None or len(self._active) >= 2 or id(target) in self._active:
+        if target is None or len(self._active) >= _HELPER_DEPTH or id(target) in self._active:
             return None
         params = [*target.params.posonly_params, *target.params.params]
         if isinstance(func, cst.Attribute) and params:
@@ -450,9 +453,10 @@ def _bound_names(body: Any) -> set[str]:
                 elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
                     targets(small.target)
                 elif isinstance(small, cst.Import):
-                    for alias in small.names:
+                    for alias in small.names:  # `import a.b` binds `a`
                         asname = alias.asname.name if alias.asname is not None else None
-                        out.add(asname.value if isinstance(asname, cst.Name) else (dotted(alias.name) or "").split(".")[0])
+                        full = dotted(alias.name) or ""
+                        out.add(asname.value if isinstance(asname, cst.Name) else full.split(".")[0])
                 elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
                     for alias in small.names:
                         asname = alias.asname.name if alias.asname is not None else None
@@ -642,6 +646,7 @@ def _call_name(call: cst.Call) -> str:
     return func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
 
 
+_HELPER_DEPTH = 3  # query builders call helpers that call validators: `_table_ref()` -> `_require_identifier()`
 _RANK = {"value": 4, "identifier": 3, "placeholder": 2, "fragment": 1, "head": 0}
 
 

@@ -245,6 +245,8 @@ def merge(envs: Sequence[Env | None]) -> Env | None:
     out: Env = {}
     for name in {k for e in live for k in e}:
         values = [e[name] for e in live if name in e]
+        if "." in name and len(values) < len(live):
+            values.append(UNKNOWN)  # `db.schema` narrowed (or `self.x` set) on some paths only
         out[name] = union_all(values)
     return out
 
@@ -296,6 +298,8 @@ _NUMERIC_BUILTINS = {
     "builtins.hash",
 }
 _SAFE_ATTRIBUTES = {"db_table", "__tablename__", "model_name", "app_label", "table_name"}
+# upper-case like constants, but Django's request keeps its input there: `request.GET["q"]`
+_REQUEST_ATTRIBUTES = {"GET", "POST", "FILES", "COOKIES", "META", "REQUEST"}
 _DEDENT = {"textwrap.dedent", "inspect.cleandoc"}
 _TERMINATING_CALLS = {"abort", "flask.abort", "sys.exit", "builtins.exit", "os._exit"}
 _ALLOWLIST_PATTERN = re.compile(r"^\^?[\w\[\]\\\-+*?{},.|()]*\$?$")
@@ -315,7 +319,9 @@ class Hooks:
     # called at every call the function makes, with the environment at that point
     on_call: Callable[[Flow, cst.Call, Env], None] = lambda flow, call, env: None
     # `owner.attr` when the caller knows what it is (`engine.pool` of a recognised engine), else None
-    attribute_value: Callable[[Value, str], Value | None] = lambda owner, attr: owner if isinstance(owner, Obj) else None
+    attribute_value: Callable[[Value, str], Value | None] = lambda owner, attr: (
+        owner if isinstance(owner, Obj) else None
+    )
     # a name the function does not bind, read through `name.attr[key]...`: is it the program's own configuration
     # (a module global or an import that is not input such as flask's `request`)? Gets the whole expression.
     configuration: Callable[[cst.BaseExpression], bool] = lambda node: False
@@ -453,6 +459,8 @@ class Flow:
     def _bind(self, target: cst.BaseExpression, value: Value, source: cst.BaseExpression, env: Env) -> None:
         if isinstance(target, cst.Name):
             env[target.value] = value
+            for key in [k for k in env if k.startswith(target.value + ".")]:
+                del env[key]  # what a test said about `db.schema` was about the old `db`
         elif (
             isinstance(target, cst.Attribute)
             and isinstance(target.value, cst.Name)
@@ -625,7 +633,8 @@ class Flow:
                 return args[0].value, NUMBER
         if qualified in ("re.match", "re.fullmatch") and len(args) >= 2 and isinstance(args[1], cst.Name):
             pattern = args[0]
-            if isinstance(pattern, cst.SimpleString) and _allowlist_regex(_string_text(pattern), qualified == "re.fullmatch"):
+            full = qualified == "re.fullmatch"
+            if isinstance(pattern, cst.SimpleString) and _allowlist_regex(_string_text(pattern), full):
                 return args[1].value, Opaque(Safety.ALLOWED)
         if (
             isinstance(func, cst.Attribute)
@@ -732,13 +741,17 @@ class Flow:
 
     def _attribute(self, node: cst.Attribute, env: Env) -> Value:
         attr = node.attr.value
+        key = _variable(node)
+        if key is not None and key in env and not key.startswith("self."):
+            return env[key]  # `db.schema` after `if not NAME_RE.match(db.schema): raise`
         if isinstance(node.value, cst.Name) and node.value.value in ("self", "cls"):
             if f"self.{attr}" in env:
                 return env[f"self.{attr}"]
             value = self.class_constants(attr)
             if value is not None:
                 return value
-        if attr in _SAFE_ATTRIBUTES or (attr.isupper() and any(c.isalpha() for c in attr)):
+        constant = attr.isupper() and attr not in _REQUEST_ATTRIBUTES and any(c.isalpha() for c in attr)
+        if attr in _SAFE_ATTRIBUTES or constant:
             return Opaque(Safety.ALLOWED)  # Model._meta.db_table, settings.TABLE_PREFIX
         if attr in ("value", "name") and isinstance(node.value, cst.Attribute) and node.value.attr.value.isupper():
             return Opaque(Safety.ALLOWED)  # Color.RED.value
@@ -1048,11 +1061,14 @@ def _allowlist_regex(text: str, full: bool) -> bool:
 
 
 def _variable(node: cst.BaseExpression) -> str | None:
-    """The environment's key for a variable or `self.x`, which a test can narrow."""
+    """The environment's key for a variable, `self.x` or `db.schema`, which a test can narrow."""
     if isinstance(node, cst.Name):
         return node.value
     if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value in ("self", "cls"):
         return f"self.{node.attr.value}"
+    if isinstance(node, cst.Attribute):
+        owner = _variable(node.value)
+        return f"{owner}.{node.attr.value}" if owner is not None and not owner.startswith("self.") else None
     return None
 
 

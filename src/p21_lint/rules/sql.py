@@ -286,7 +286,8 @@ def _value_message(found: HoleProblem, context: FileContext, code: str, index: i
     if sink.form == "compose":
         return head + (
             f"Pass it as a parameter (`%s`) to `execute()`, or compose it: "
-            f"`sql.SQL({_literal(_before(reading, index, spot.quoted is not None) + '{}')}).format(sql.Literal({param}))`"
+            f"`sql.SQL({_literal(_before(reading, index, spot.quoted is not None) + '{}')})"
+            f".format(sql.Literal({param}))`"
         )
     suggestion = forms.get(sink.form, forms["dbapi"])
     if spot.quoted is not None:

@@ -74,7 +74,7 @@ DEFAULT_PUBLIC_SEGMENTS = frozenset({
     "token", "access-token", "refresh", "refresh-token", "health", "healthz", "health-check", "healthcheck", "livez",
     "readyz", "ping", "docs", "redoc", "openapi", "openapi.json", "swagger", "swagger.json",
     "password-recovery", "password-reset", "reset-password", "forgot-password", "verify-email", "logout",
-    "oauth", "oauth2", "sso",
+    "oauth", "oauth2", "sso", ".well-known",
 })
 
 
@@ -161,6 +161,8 @@ class AuthJudge:
                 return self.dependency(ctor)
             if ctor in index.functions and (why := self.function(ctor)) is not None:  # made by a dependency factory
                 return f"`{short}` = {why}"
+            if AUTH_DEPENDENCY_NAME.search(index.short(ctor)) and not ctor.startswith(NOT_AUTH_PACKAGES):
+                return f"`{short}` = `{index.short(ctor)}(...)` (by name)"
             base = ctor.rpartition(".")[0]  # fastapi_users.current_user(...) made by a method of an auth object
             if base and (owner := index.objects.get(index.canon(base))) is not None:
                 if any(index.canon(owner[0].ctor).startswith(p.rsplit(".", 1)[0]) for p in AUTH_PROVIDERS):
