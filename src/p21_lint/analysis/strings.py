@@ -619,11 +619,12 @@ class Flow:
         """`x.isdigit()`, `isinstance(x, int)`, `re.fullmatch(r"[a-z_]+", x)`, `NAME_RE.match(x)` after
         `NAME_RE = re.compile(r"^[a-z_]+$")`: the name and what it then is."""
         func = call.func
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and not call.args:
+        owner = _variable(func.value) if isinstance(func, cst.Attribute) else None
+        if owner is not None and not call.args:
             if func.attr.value in ("isdigit", "isdecimal", "isnumeric"):
-                return func.value.value, NUMBER
+                return owner, NUMBER
             if func.attr.value == "isidentifier":
-                return func.value.value, Opaque(Safety.ALLOWED)
+                return owner, Opaque(Safety.ALLOWED)
         qualified = self.hooks.qualified(func)
         args = [a.value for a in call.args]
         if qualified == "builtins.isinstance" and len(args) == 2 and isinstance(args[0], cst.Name):
@@ -631,20 +632,21 @@ class Flow:
             names = {self.hooks.qualified(k.value if isinstance(k, cst.Element) else k) for k in kinds}
             if names <= {"builtins.int", "builtins.float", "builtins.bool"}:
                 return args[0].value, NUMBER
-        if qualified in ("re.match", "re.fullmatch") and len(args) >= 2 and isinstance(args[1], cst.Name):
+        checked = _variable(args[-1]) if args else None
+        if qualified in ("re.match", "re.fullmatch") and len(args) == 2 and checked is not None:
             pattern = args[0]
             full = qualified == "re.fullmatch"
             if isinstance(pattern, cst.SimpleString) and _allowlist_regex(_string_text(pattern), full):
-                return args[1].value, Opaque(Safety.ALLOWED)
+                return checked, Opaque(Safety.ALLOWED)
         if (
             isinstance(func, cst.Attribute)
             and func.attr.value in ("match", "fullmatch")
             and len(args) == 1
-            and isinstance(args[0], cst.Name)
+            and checked is not None
         ):
             compiled = self.eval(func.value, env)
             if isinstance(compiled, Pattern) and _allowlist_regex(compiled.text, func.attr.value == "fullmatch"):
-                return args[0].value, Opaque(Safety.ALLOWED)
+                return checked, Opaque(Safety.ALLOWED)
         return None
 
     # -- expressions ----------------------------------------------------------------------------------------

@@ -191,8 +191,8 @@ def _name_message(found: HoleProblem, context: FileContext, code: str) -> str:
 
 
 def _is_name(code: str) -> bool:
-    """A variable or `self.x`: what a membership test can vouch for afterwards."""
-    return re.fullmatch(r"(?:self\.|cls\.)?[A-Za-z_]\w*", code) is not None
+    """A variable, `self.x` or `options.schema`: what a membership test can vouch for afterwards."""
+    return re.fullmatch(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*", code) is not None
 
 
 def _quoting(sink: Sink, name: str) -> str:
