@@ -632,8 +632,8 @@ class Flow:
             names = {self.hooks.qualified(k.value if isinstance(k, cst.Element) else k) for k in kinds}
             if names <= {"builtins.int", "builtins.float", "builtins.bool"}:
                 return args[0].value, NUMBER
-        checked = _variable(args[-1]) if args else None
-        if qualified in ("re.match", "re.fullmatch") and len(args) == 2 and checked is not None:
+        checked = _variable(args[1]) if len(args) >= 2 else None
+        if qualified in ("re.match", "re.fullmatch") and checked is not None:
             pattern = args[0]
             full = qualified == "re.fullmatch"
             if isinstance(pattern, cst.SimpleString) and _allowlist_regex(_string_text(pattern), full):
@@ -642,11 +642,11 @@ class Flow:
             isinstance(func, cst.Attribute)
             and func.attr.value in ("match", "fullmatch")
             and len(args) == 1
-            and checked is not None
+            and _variable(args[0]) is not None
         ):
             compiled = self.eval(func.value, env)
             if isinstance(compiled, Pattern) and _allowlist_regex(compiled.text, func.attr.value == "fullmatch"):
-                return checked, Opaque(Safety.ALLOWED)
+                return _variable(args[0]), Opaque(Safety.ALLOWED)  # type: ignore[return-value]
         return None
 
     # -- expressions ----------------------------------------------------------------------------------------
