@@ -74,10 +74,14 @@ class Result:
 
 def fetch(name: str, requirement: str, corpora: Path = CORPORA) -> tuple[str, Path]:
     """The package's version and its unpacked sdist (downloaded once)."""
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
     corpora.mkdir(parents=True, exist_ok=True)
-    done = sorted(p for p in corpora.glob(f"{name}-*") if p.is_dir() and (p / CONFIG).is_file())
-    if done and "==" not in requirement and "<" not in requirement:
-        return done[-1].name[len(name) + 1 :], done[-1]
+    wanted = Requirement(requirement).specifier
+    done = {Version(p.name[len(name) + 1 :]): p for p in corpora.glob(f"{name}-*") if (p / CONFIG).is_file()}
+    if fits := sorted(v for v in done if wanted.contains(v)):
+        return str(fits[-1]), done[fits[-1]]
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
             [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:", "--dest", tmp, requirement],

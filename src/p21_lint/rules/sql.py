@@ -179,8 +179,9 @@ def _name_message(found: HoleProblem, context: FileContext, code: str) -> str:
         )
     if spot.delimited:
         return (
-            f"`{shown}` is formatted into the SQL as a quoted name: the quotes do not protect it (a `{spot.delimited}` "
-            f"in it ends the name); check it against a fixed set first ({check})"
+            f"`{shown}` is formatted into the SQL as a quoted name: the quotes do not protect it (a "
+            f"{'backtick' if spot.delimited == '`' else 'double quote'} in it ends the name); check it against a "
+            f"fixed set first ({check})"
             + (f", or drop the quotes and let the driver quote it: {quoting}" if quoting else "")
         )
     return (
