@@ -4,7 +4,7 @@
     python benchmarks/primer.py --package flask --package httpx --no-write
 
 Each package's sdist (sources with their tests: the oddest code a package holds) is downloaded with
-`pip download --no-deps --no-binary :all:` and unpacked under benchmarks/.corpora/primer (git-ignored, never
+`pip download --no-deps --no-binary :all:` and unpacked under ~/.cache/p21-lint-bench/primer (outside the repository, never
 committed). p21-lint runs on it as a subprocess, as a user runs it: once with the rules only (`--no-security`)
 and once as the full gate with bandit. A crash is an exit code other than 0, 1 and 2, anything on stderr but our
 own one-line messages (a traceback), a report that does not load, an internal error, or a tool error from a rule
@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-CORPORA = HERE / ".corpora" / "primer"
+# outside the repository: inside it, git ignores the corpora and p21-lint (which honours .gitignore) with them
+CORPORA = Path(os.environ.get("P21_BENCH_CORPORA", Path.home() / ".cache" / "p21-lint-bench")) / "primer"
 RESULTS = HERE / "primer-results.md"
 PACKAGES = {  # name: requirement
     "django": "django>=5.2,<5.3",
@@ -69,7 +70,9 @@ class Result:
 
     @property
     def crashes(self) -> list[str]:
-        return self.rules.crashes + (self.gate.crashes if self.gate else [])
+        # a run that checked fewer files than the package has (say, all of them git-ignored) proves nothing
+        unchecked = [f"checked {r.files} of {self.files} files" for r in (self.rules, self.gate) if r and r.files < self.files]
+        return self.rules.crashes + (self.gate.crashes if self.gate else []) + unchecked
 
 
 def fetch(name: str, requirement: str, corpora: Path = CORPORA) -> tuple[str, Path]:
