@@ -6,7 +6,8 @@ Python or libcst rejects). A `rule:` error is a bug in a rule: hypothesis prints
 Three sources of programs: hypothesmith modules (prefixed with every rule's trigger bytes, or no rule would run
 on them), the same modules as the body of a FastAPI route, and snippets built from what the rules look for (SQL
 sinks, JWT, CORS, routes, handlers, raises) with odd arguments. Bounded in the suite; for a long campaign set
-P21_FUZZ_EXAMPLES, e.g. `P21_FUZZ_EXAMPLES=3000 pytest tests/test_fuzz.py`.
+P21_FUZZ_EXAMPLES, e.g. `P21_FUZZ_EXAMPLES=3000 pytest tests/test_fuzz.py`. Last: the primer over an installed
+package's sources (real code, no network).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from p21_lint.engine.project import Project, run_project_rules
 from p21_lint.engine.registry import all_rules
 from p21_lint.engine.rule import ProjectRule, Rule
 from p21_lint.engine.runner import FileSettings, check_source
+from p21_lint.gates import endpoints
 
 pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")  # hypothesmith compiles what it generates
 
@@ -61,12 +63,14 @@ def check_everything(config, app: str, test: str = "") -> None:
         bugs = [e for e in result.errors if e.source != "parse"]
         assert not bugs, f"{bugs}\n--- {path} ---\n{source}"
         facts.append(result.facts)
+    project = Project.from_facts(facts, config)
     project_rules = [r(r.resolve_options({}, "")) for r in all_rules() if issubclass(r, ProjectRule)]
-    _, errors = run_project_rules(Project.from_facts(facts, config), project_rules)
+    _, errors = run_project_rules(project, project_rules)
+    errors += endpoints.findings(project)[1]  # the route table against the tests' requests
     assert not errors, f"{errors}\n--- app/api.py ---\n{app}\n--- tests/test_api.py ---\n{test or app}"
 
 
-def test_every_rule_is_a_real_rule():
+def test_the_preamble_wakes_every_rule_and_collector():
     # a fuzz run that reaches no rule proves nothing: every per-file rule must run on the preamble
     assert PER_FILE and all(r.wants(PREAMBLE.encode()) for r in PER_FILE)
     assert all(c.wants(PREAMBLE.encode()) for c in COLLECTORS)
