@@ -119,7 +119,7 @@ def run_p21(folder: Path, *, security: bool, jobs: int | None = None) -> Run:
     if jobs is not None:
         cmd += ["--jobs", str(jobs)]
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", env={**os.environ, "NO_COLOR": "1"})  # nosec B603
+    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", env={**os.environ, "NO_COLOR": "1"}, check=False)  # nosec B603
     run = Run(seconds=time.perf_counter() - start, exit_code=proc.returncode)
     stray = [line for line in proc.stderr.splitlines() if line.strip() and not line.startswith(OWN_MESSAGE)]
     if proc.returncode not in (0, 1, 2):
@@ -154,13 +154,13 @@ def render(results: list[Result]) -> str:
     out = [
         "# Primer results",
         "",
-        "p21-lint over real packages' sources (sdists from the package index, tests included), by "
-        "`python benchmarks/primer.py`. A crash is an exit code other than 0/1/2, a traceback on stderr, a report "
-        "that does not load, an internal error, or a tool error from a rule (`rule:CODE`) or a dead worker (`crash`). "
-        "Seconds are wall time on the machine below, `--no-cache`, default `--jobs`.",
+        ("p21-lint over real packages' sources (sdists from the package index, tests included), by "
+         "`python benchmarks/primer.py`. A crash is an exit code other than 0/1/2, a traceback on stderr, a report "
+         "that does not load, an internal error, or a tool error from a rule (`rule:CODE`) or a dead worker (`crash`). "
+         "Seconds are wall time on the machine below, `--no-cache`, default `--jobs`."),
         "",
-        f"Python {platform.python_version()}, {platform.system()} {platform.machine()}, {cores} CPU cores; "
-        f"p21-lint {_p21_version()}; {time.strftime('%Y-%m-%d')}.",
+        (f"Python {platform.python_version()}, {platform.system()} {platform.machine()}, {cores} CPU cores; "
+         f"p21-lint {_p21_version()}; {time.strftime('%Y-%m-%d')}."),
         "",
         "| package | version | files | lines | rules only (s) | full gate (s) | exit | crashes | tool errors |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -204,7 +204,7 @@ def _clip(text: str, limit: int = 240) -> str:
 def _p21_version() -> str:
     from p21_lint import __version__
 
-    commit = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
     return f"{__version__} ({commit})" if commit else __version__
 
 

@@ -580,3 +580,61 @@ def test_auth_objects_passed_to_decorators_and_read_only_permissions():
     assert found(files) == []
     report = lint_project(files, ONLY)
     assert report.errors == ()
+
+
+def test_routers_made_by_a_factory_and_mounted_by_a_helper_function():
+    files = {
+        "app/routing.py": '''
+            from fastapi import APIRouter as BaseRouter
+
+
+            def get_api_router_class(route_class):
+                class _APIRouter(BaseRouter):
+                    pass
+                return _APIRouter
+
+
+            APIRouter = get_api_router_class(None)
+        ''',
+        "app/deps.py": DEPS + '''
+
+def Authenticator(scopes):
+    return None
+
+
+_ItemsRead = Authenticator({"items:read"})
+ItemsRead = Annotated[dict, Depends(_ItemsRead)]
+''',
+        "app/items.py": '''
+            from app.deps import ItemsRead
+            from app.routing import APIRouter
+
+            router = APIRouter(prefix="/items")
+
+
+            @router.get("/")
+            def items(auth: ItemsRead):
+                return []
+
+
+            @router.get("/count")
+            def count():
+                return 0
+        ''',
+        "app/versioning.py": '''
+            def add_versioned_routers(app, api_router):
+                app.include_router(api_router, prefix="/v1")
+        ''',
+        "app/main.py": '''
+            from fastapi import FastAPI
+
+            from app.items import router
+            from app.versioning import add_versioned_routers
+
+            app = FastAPI()
+            add_versioned_routers(app, router)
+        ''',
+    }
+    assert found(files) == [line(files, "app/items.py", '@router.get("/count")')]
+    [message] = messages(files)
+    assert message.startswith("`GET /v1/items/count` has no authentication")  # the helper's prefix applies

@@ -115,6 +115,8 @@ def check_json(project: Path, *args: object) -> Run:
 
 SYMLINKS = hasattr(os, "symlink")
 ODD_NAME = os.fsdecode(b"app/caf\xe9.py")
+# adjacent t-strings: valid Python 3.14, on which libcst 1.9 raises CSTLogicError (its own bug)
+LIBCST_BUG = "app/libcst_bug.py"
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +125,7 @@ def matrix(tmp_path_factory) -> Path:
     files[file_name("over the 10 MiB limit")] = b"#" * (10 * MIB + 1)
     files.update({file_name(case): content for case, (content, _) in ANALYSED.items()})
     files.update({f"app/pad_{i}.py": SWALLOW for i in range(6)})  # past INLINE_BELOW files: the pool runs
+    files[LIBCST_BUG] = b'GREETING = t"Hello " t"{name}"\n' + SWALLOW
     root = write_project(tmp_path_factory.mktemp("matrix"), files)
     if SYMLINKS:
         (root / "app/loop_a.py").symlink_to("loop_b.py")
@@ -168,6 +171,16 @@ def test_a_symlink_loop_or_dangling_link_is_a_read_error_under_its_own_name(chec
     assert checked.errors(rel) == [("read", says)]
 
 
+def test_a_file_libcst_fails_on_is_a_parse_error_that_says_so(checked):
+    # a later libcst may parse it: then it is checked like any file
+    errors = checked.errors(LIBCST_BUG)
+    if errors:
+        [(source, message)] = errors
+        assert source == "parse" and "libcst, the parser p21-lint uses, fails on it (CSTLogicError" in message
+    else:
+        assert checked.findings(LIBCST_BUG) == [(5, 5)]
+
+
 def test_a_file_name_that_is_not_utf8_is_a_tool_error_not_a_crash(matrix, checked):
     if not (matrix / ODD_NAME).exists():
         pytest.skip("this file system refuses file names that are not UTF-8")
@@ -190,7 +203,7 @@ def test_a_real_run_with_bandit_and_the_pool_prints_no_traceback_and_agrees(matr
     proc = subprocess.run(
         [sys.executable, "-m", "p21_lint", str(matrix), "--no-cache", "--jobs", "2", "--security",
          "--output", f"json:{tmp_path / 'report.json'}"],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "NO_COLOR": "1"},
+        capture_output=True, text=True, timeout=300, check=False, env={**os.environ, "NO_COLOR": "1"},
     )
     assert proc.returncode == 2
     assert proc.stderr == ""
@@ -219,7 +232,7 @@ def test_a_file_that_crashes_the_parser_in_a_worker_is_that_files_error(tmp_path
     project = write_project(tmp_path, files)
     proc = subprocess.run(
         [sys.executable, "-m", "p21_lint", str(project), "--format", "json", "--no-cache", "--jobs", "2"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=300, check=False,
     )
     assert proc.returncode == 2 and proc.stderr == ""
     report = json.loads(proc.stdout)

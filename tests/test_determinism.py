@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -20,30 +21,87 @@ from p21_lint.engine.pool import INLINE_BELOW
 
 TEMPLATES = [
     # ERR001 (bandit's B110 on the same line is reported once, as ERR001)
-    "def sync_{i}(items):\n    for item in items:\n        try:\n            item.sync()\n        except Exception:\n            pass\n",
+    """\
+    def sync_{i}(items):
+        for item in items:
+            try:
+                item.sync()
+            except Exception:
+                pass
+    """,
     # SQL001 (bandit's B608 on the same line is reported once, as SQL001)
-    "def find_{i}(cursor, name):\n    cursor.execute(f\"SELECT * FROM users_{i} WHERE name = '{{name}}'\")\n"
-    "    return cursor.fetchall()\n",
+    """\
+    def find_{i}(cursor, name):
+        cursor.execute(f"SELECT * FROM users_{i} WHERE name = '{{name}}'")
+        return cursor.fetchall()
+    """,
     # SEC001
-    "import jwt\n\n\ndef peek_{i}(token):\n    return jwt.decode(token, options={{'verify_signature': False}})\n",
+    """\
+    import jwt
+
+
+    def peek_{i}(token):
+        return jwt.decode(token, options={{'verify_signature': False}})
+    """,
     # SEC002 (and bandit's B105, reported once)
-    "SECRET_KEY = 'django-insecure-{i}x!b#q2'\nDATABASE_PASSWORD = 'hunter{i}'\n",
+    """\
+    SECRET_KEY = 'django-insecure-{i}x!b#q2'
+    DATABASE_PASSWORD = 'hunter{i}'
+    """,
     # SEC003
-    "from fastapi import FastAPI\nfrom fastapi.middleware.cors import CORSMiddleware\n\napp_{i} = FastAPI()\n"
-    "app_{i}.add_middleware(CORSMiddleware, allow_origins=['*'], allow_credentials=True)\n",
+    """\
+    from fastapi import FastAPI
+    from fastapi.middleware.cors import CORSMiddleware
+
+    app_{i} = FastAPI()
+    app_{i}.add_middleware(CORSMiddleware, allow_origins=['*'], allow_credentials=True)
+    """,
     # SEC005
-    "from datetime import datetime, timedelta\n\nfrom jose import jwt\n\n\ndef token_{i}(data, key):\n"
-    "    expire = datetime.utcnow() + timedelta(minutes={i})\n    return jwt.encode({{**data, 'exp': expire}}, key)\n",
+    """\
+    from datetime import datetime, timedelta
+
+    from jose import jwt
+
+
+    def token_{i}(data, key):
+        expire = datetime.utcnow() + timedelta(minutes={i})
+        return jwt.encode({{**data, 'exp': expire}}, key)
+    """,
     # routes without authentication (AUTH001), some untested (TEST001)
-    "from fastapi import APIRouter\n\nrouter = APIRouter(prefix='/r{i}')\n\n\n@router.get('/items/{{item_id}}')\n"
-    "def read_{i}(item_id: int):\n    return {{'id': item_id}}\n\n\n@router.delete('/items/{{item_id}}')\n"
-    "def delete_{i}(item_id: int):\n    return None\n",
+    """\
+    from fastapi import APIRouter
+
+    router = APIRouter(prefix='/r{i}')
+
+
+    @router.get('/items/{{item_id}}')
+    def read_{i}(item_id: int):
+        return {{'id': item_id}}
+
+
+    @router.delete('/items/{{item_id}}')
+    def delete_{i}(item_id: int):
+        return None
+    """,
     # bandit alone: B602, B301
-    "import pickle\nimport subprocess\n\n\ndef run_{i}(cmd, blob):\n    subprocess.call(cmd, shell=True)\n"
-    "    return pickle.loads(blob)\n",
+    """\
+    import pickle
+    import subprocess
+
+
+    def run_{i}(cmd, blob):
+        subprocess.call(cmd, shell=True)
+        return pickle.loads(blob)
+    """,
     # a used and an unused suppression (P21002)
-    "def quiet_{i}(job):\n    try:\n        job()\n    except Exception:  # p21: ignore[ERR001]\n        pass\n"
-    "x_{i} = 1  # p21: ignore[SQL001]\n",
+    """\
+    def quiet_{i}(job):
+        try:
+            job()
+        except Exception:  # p21: ignore[ERR001]
+            pass
+    x_{i} = 1  # p21: ignore[SQL001]
+    """,
 ]
 FILES = 40
 
@@ -56,7 +114,7 @@ def project(tmp_path_factory) -> Path:
     for i in reversed(range(FILES)):
         path = root / "app" / f"pkg{i % 3}" / f"mod_{(i * 7) % FILES:02}.py"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(TEMPLATES[i % len(TEMPLATES)].format(i=i), encoding="utf-8")
+        path.write_text(textwrap.dedent(TEMPLATES[i % len(TEMPLATES)]).format(i=i), encoding="utf-8")
     (root / "app" / "broken.py").write_text("def handler(request:\n    return request\n", encoding="utf-8")
     (root / "tests").mkdir()
     (root / "tests" / "test_api.py").write_text(
@@ -76,7 +134,7 @@ def in_process(project: Path, out: Path, *args: str) -> tuple[bytes, bytes]:
 def in_subprocess(project: Path, out: Path, seed: str, *args: str) -> tuple[bytes, bytes]:
     env = {**os.environ, "PYTHONHASHSEED": seed, "NO_COLOR": "1"}
     proc = subprocess.run([sys.executable, "-m", "p21_lint", str(project), "--format", "json", "--output", f"sarif:{out}", *args],
-                          capture_output=True, env=env, timeout=300)
+                          capture_output=True, env=env, timeout=300, check=False)
     assert proc.returncode == 2 and proc.stderr == b"", proc.stderr.decode(errors="replace")
     return proc.stdout, out.read_bytes()
 

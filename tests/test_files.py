@@ -175,10 +175,12 @@ def test_module_name(rel, module):
         ("backend/app/api/__init__.py", "app.api"),
         ("backend/tests/test_api.py", "backend.tests.test_api"),  # no package: named by its path
         ("src/app/api/main.py", "app.api.main"),
+        # a namespace folder (no __init__.py) inside a package keeps its place in the name
+        ("src/dispatch/data/source/views.py", "dispatch.data.source.views"),
     ],
 )
 def test_module_name_follows_the_chain_of_packages(rel, module):
-    packages = frozenset({"backend/app", "backend/app/api", "src/app", "src/app/api"})
+    packages = frozenset({"backend/app", "backend/app/api", "src/app", "src/app/api", "src/dispatch", "src/dispatch/data"})
     assert module_name(rel, packages) == module
 
 

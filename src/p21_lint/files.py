@@ -82,15 +82,14 @@ def relpath(path: Path, root: Path) -> str:
 def module_name(rel: str, packages: frozenset[str] | None = None) -> str:
     """Dotted module name for a file path, as imports spell it.
 
-    With `packages` (the folders that hold an `__init__.py`), a file inside a package is named from the top of its
-    chain of packages: `backend/app/api/main.py` -> `app.api.main` when `backend/` is no package. Otherwise (a
-    namespace package, a loose script) the path from the root names it, without a leading `src/`.
+    With `packages` (the folders that hold an `__init__.py`), a file below a package is named from its highest
+    ancestor folder that is a package: `backend/app/api/main.py` -> `app.api.main` when `backend/` is no package,
+    and a namespace folder inside a package (`dispatch/data/source/` without `__init__.py`) keeps its place in the
+    name. Otherwise (a loose script, a tests folder) the path from the root names it, without a leading `src/`.
     """
     parts = rel[:-3].split("/") if rel.endswith(".py") else rel.split("/")
-    if packages is not None and len(parts) > 1 and "/".join(parts[:-1]) in packages:
-        top = len(parts) - 1
-        while top > 1 and "/".join(parts[: top - 1]) in packages:
-            top -= 1
+    top = next((i for i in range(1, len(parts)) if "/".join(parts[:i]) in packages), None) if packages else None
+    if top is not None:
         parts = parts[top - 1 :]
     elif parts and parts[0] == "src" and len(parts) > 1:
         parts = parts[1:]

@@ -84,10 +84,15 @@ def _pool_round(jobs_list: list[Job], settings: FileSettings, workers: int) -> l
     chunks = [jobs_list[i : i + size] for i in range(0, len(jobs_list), size)]
     answers: list[FileResult | None] = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_run_chunk, (c, settings)) for c in chunks]
+        futures = []
+        for chunk in chunks:
+            try:
+                futures.append(pool.submit(_run_chunk, (chunk, settings)))
+            except BrokenProcessPool:  # a worker died while the rest was still being handed out
+                futures.append(None)
         for chunk, future in zip(chunks, futures):
             try:
-                answers.extend(future.result())
+                answers.extend(future.result() if future else [None] * len(chunk))
             except BrokenProcessPool:
                 answers.extend([None] * len(chunk))
     return answers

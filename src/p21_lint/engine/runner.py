@@ -109,7 +109,12 @@ def parse(source: bytes) -> tuple[cst.Module | None, str]:
     except (RecursionError, MemoryError):
         return None, f"{TOO_DEEP} to parse"
     except Exception as exc:  # libcst raises a plain SyntaxError for bytes that do not decode, and the like
-        return None, _decode_problem(source) or f"cannot be parsed: {type(exc).__name__}: {exc}"
+        decode_problem = _decode_problem(source)
+        if decode_problem:
+            return None, decode_problem
+        # libcst's own bugs too: 1.9 fails `t"a" t"b"` (adjacent t-strings, valid 3.14) with "CSTLogicError: Logic error!"
+        libcst_says = f"libcst, the parser p21-lint uses, fails on it ({type(exc).__name__}: {exc})"
+        return None, f"cannot be parsed: {python_says}; {libcst_says}" if python_says else f"{libcst_says}, although Python parses it"
 
 
 def syntax_problem(source: bytes) -> str:
