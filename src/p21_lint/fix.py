@@ -21,7 +21,7 @@ from libcst.metadata import MetadataWrapper
 
 from p21_lint.analysis import sql as sqlinfo
 from p21_lint.analysis.names import NameTracker
-from p21_lint.analysis.sql_check import HoleProblem, argument, enclosing, file_analysis
+from p21_lint.analysis.sql_check import FunctionProblems, HoleProblem, argument
 from p21_lint.analysis.strings import Hole, Text
 from p21_lint.engine.context import FileContext
 
@@ -59,38 +59,18 @@ class _Rewrite:
     form: str
 
 
-class _Planner(cst.BatchableCSTVisitor):
+class _Planner(FunctionProblems, cst.BatchableCSTVisitor):
     """Finds the plain cases, with the same sinks and the same reading of the SQL as the rules."""
 
     def __init__(self, context: FileContext) -> None:
         super().__init__()
         self.context = context
-        self.analysis = file_analysis(context)
-        self.stack: list[cst.FunctionDef | cst.ClassDef] = []
         self.plan: dict[cst.Call, _Rewrite] = {}
-        self.done: set[int] = set()
+        self.start_functions()
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.stack.append(node)
-
-    def leave_ClassDef(self, node: cst.ClassDef) -> None:
-        self.stack.pop()
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.stack.append(node)
-
-    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.stack.pop()
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if not self.analysis.is_candidate(node):
-            return
-        scope, cls = enclosing(self.stack, self.context.module)
-        if id(scope) in self.done:
-            return
-        self.done.add(id(scope))
+    def on_problems(self, problems: list) -> None:
         calls: dict[int, HoleProblem] = {}
-        for problem in self.analysis.problems(scope, cls):
+        for problem in problems:
             if isinstance(problem, HoleProblem) and problem.spot.kind == "value":
                 calls.setdefault(id(problem.call), problem)
         for problem in calls.values():

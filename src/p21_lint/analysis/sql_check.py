@@ -413,6 +413,43 @@ def file_analysis(context: FileContext) -> FileAnalysis:
     return analysis
 
 
+class FunctionProblems:
+    """Mixin for a batched visitor (put it first among the bases): tracks the def/class stack and hands each
+    function's SQL problems to `on_problems` once, at its first candidate call. The SQL rules and --fix read the
+    analysis this one way."""
+
+    context: FileContext
+
+    def start_functions(self) -> None:
+        self.analysis = file_analysis(self.context)
+        self.stack: list[cst.FunctionDef | cst.ClassDef] = []
+        self.done: set[int] = set()
+
+    def on_problems(self, problems: list) -> None:
+        raise NotImplementedError
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.stack.append(node)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self.stack.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.stack.append(node)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.stack.pop()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not self.analysis.is_candidate(node):
+            return
+        scope, cls = enclosing(self.stack, self.context.module)
+        if id(scope) in self.done:
+            return
+        self.done.add(id(scope))
+        self.on_problems(self.analysis.problems(scope, cls))
+
+
 def enclosing(
     stack: list[cst.FunctionDef | cst.ClassDef], module: cst.Module
 ) -> tuple[cst.FunctionDef | cst.Module, cst.ClassDef | None]:

@@ -16,11 +16,10 @@ from p21_lint.analysis import sql as sqlinfo
 from p21_lint.analysis.sql import Reading, Sink, Spot
 from p21_lint.analysis.sql_check import (
     CountProblem,
+    FunctionProblems,
     HoleProblem,
     Problem,
     StyleProblem,
-    enclosing,
-    file_analysis,
 )
 from p21_lint.engine.context import FileContext
 from p21_lint.engine.rule import Rule, RuleOption
@@ -363,7 +362,7 @@ def _plural(n: int, word: str) -> str:
 # -- the rules --------------------------------------------------------------------------------------------------
 
 
-class _SqlRule(Rule):
+class _SqlRule(FunctionProblems, Rule):
     standard = STANDARD_SQL
     # the sinks' names, plus SQL's own words in capitals: a file that only calls a sink from `extra-sinks` still
     # runs (the engine's pre-filter cannot see options)
@@ -386,30 +385,10 @@ class _SqlRule(Rule):
 
     def __init__(self, context: FileContext, options: dict[str, Any]) -> None:
         super().__init__(context, options)
-        self.analysis = file_analysis(context)
-        self.stack: list[cst.FunctionDef | cst.ClassDef] = []
-        self.done: set[int] = set()
+        self.start_functions()
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self.stack.append(node)
-
-    def leave_ClassDef(self, node: cst.ClassDef) -> None:
-        self.stack.pop()
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.stack.append(node)
-
-    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.stack.pop()
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if not self.analysis.is_candidate(node):
-            return
-        scope, cls = enclosing(self.stack, self.context.module)
-        if id(scope) in self.done:
-            return
-        self.done.add(id(scope))
-        for problem in self.analysis.problems(scope, cls):
+    def on_problems(self, problems: list) -> None:
+        for problem in problems:
             found = issue(problem, self.context)
             if found.code == self.code and (found.code, id(found.node)) not in self.analysis.reported:
                 self.analysis.reported.add((found.code, id(found.node)))
