@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from p21_lint.analysis.routes import paths
-from p21_lint.analysis.routes.lines import node_lines
 
 KNOWN = True
 
@@ -76,22 +75,3 @@ def test_example_urls_for_messages():
     assert paths.example_url("/users/{user_id}/files/{name:path}") == "/users/1/files/a/b"
     assert paths.example_url("{?}/health") == ".../health"
 
-
-def test_lines_of_chosen_nodes_without_position_metadata():
-    import libcst as cst
-    from libcst.metadata import MetadataWrapper, PositionProvider
-
-    source = 'import x\n\n\n@app.get(\n    "/a"\n)\n# comment\n@other\nasync def f(\n    a,\n):\n    return g(\n        h(1),\n    )\n'
-    module = cst.parse_module(source)
-    wanted = [*module.body[1].decorators, module.body[1]]
-    calls = []
-
-    class Calls(cst.CSTVisitor):
-        def visit_Call(self, node):
-            calls.append(node)
-
-    module.visit(Calls())
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    lines = node_lines(module, [*wanted, *calls])
-    assert lines == {n: positions[n].start.line for n in [*wanted, *calls]}
-    assert [lines[n] for n in wanted] == [4, 8, 9]

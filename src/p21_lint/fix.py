@@ -17,13 +17,13 @@ import string
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper
 
 from p21_lint.analysis import sql as sqlinfo
 from p21_lint.analysis.names import NameTracker
 from p21_lint.analysis.sql_check import FunctionProblems, HoleProblem, argument
 from p21_lint.analysis.strings import Hole, Text
 from p21_lint.engine.context import FileContext
+from p21_lint.engine.walk import walk
 
 _FORMS = ("dbapi", "asyncpg")
 _PERCENT = re.compile(r"%(?:\((?P<key>[^)]*)\))?(?P<flags>[#0\- +]*\d*(?:\.\d+)?[hlL]?)(?P<conv>[a-zA-Z%])")
@@ -44,11 +44,15 @@ def fix_source(source: str, module_name: str = "", path: str = "app.py") -> FixR
     tracker = NameTracker(module_name, is_package=path.endswith("__init__.py"))
     context = FileContext(path, module_name, False, module, tracker)
     planner = _Planner(context)
-    MetadataWrapper(module, unsafe_skip_copy=True).visit_batched([tracker, planner])
+    walk(module, [tracker, planner], _raise)
     if not planner.plan:
         return FixResult(source, 0)
     fixed = module.visit(_Rewriter(planner.plan))
     return FixResult(fixed.code, len(planner.plan))
+
+
+def _raise(visitor: object, exc: Exception) -> None:
+    raise exc  # --fix rewrites nothing it could not fully read
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,6 @@ from p21_lint.analysis.collector import FactCollector
 from p21_lint.analysis.names import dotted
 from p21_lint.analysis.routes import exprs
 from p21_lint.analysis.routes.facts import ClientCall, PathParts
-from p21_lint.analysis.routes.lines import lines as file_lines
-from p21_lint.analysis.routes.lines import want
 
 VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "trace"})
 CLIENT_CTORS = frozenset({
@@ -245,11 +243,7 @@ class ClientCalls(FactCollector):
             text = case[name.value][0]  # `app.url_path_for(route_name)` with route_name parametrized
         return text or ""
 
-    def leave_Module(self, original_node: cst.Module) -> None:
-        want(self.context, [n for n, _ in self.found])
-
     def collect(self) -> dict[str, Any]:
         if not self.found:
             return {}
-        lines = file_lines(self.context, [n for n, _ in self.found])
-        return {"client_calls": tuple(ClientCall(line=lines.get(n, 0), **f) for n, f in self.found)}
+        return {"client_calls": tuple(ClientCall(line=self.context.line(n), **f) for n, f in self.found)}

@@ -3,7 +3,6 @@ while `analysis/facts.py` imports them to list them in COLLECTORS (no import cyc
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import libcst as cst
@@ -22,15 +21,6 @@ class FactCollector(cst.BatchableCSTVisitor):
     @classmethod
     def wants(cls, source: bytes) -> bool:
         return not cls.TRIGGERS or any(t in source for t in cls.TRIGGERS)
-
-    @classmethod
-    @functools.cache
-    def _visitor_names(cls) -> tuple[str, ...]:
-        return tuple(n for n in dir(cls) if n.startswith(("visit_", "leave_")) and not getattr(getattr(cls, n), "_is_no_op", False))
-
-    def get_visitors(self) -> dict[str, Any]:
-        # libcst's version runs inspect.getmembers (about 10 ms) for every instance, that is for every file
-        return {name: getattr(self, name) for name in self._visitor_names()}
 
     def collect(self) -> dict[str, Any]:
         raise NotImplementedError

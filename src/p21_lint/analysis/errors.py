@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from p21_lint.analysis.collector import FactCollector
-from p21_lint.analysis.routes.lines import node_lines
 from p21_lint.analysis.web import (
     HANDLER_METHODS,
     ROUTE,
@@ -266,17 +265,14 @@ class ErrorFacts(FactCollector):
     def collect(self) -> dict[str, Any]:
         if not (self.classes or self.handlers or self.sites):
             return {}
-        # lines only, and only for files that recorded something: a code generation that stops at the last node
-        # wanted, an eighth of what PositionProvider costs
-        line = node_lines(self.context.module, [n for n, _ in self.classes] + [n for _, n, _ in self.handlers]
-                          + [n for n, _ in self.sites])
+        line = self.context.line
         return {
             "error_classes": tuple(
-                ErrorClass(node.name.value, line[node], tuple(params) if params is not None else None)
+                ErrorClass(node.name.value, line(node), tuple(params) if params is not None else None)
                 for node, params in self.classes
             ),
-            "exception_handlers": tuple(HandlerRegistration(exc, line[node], how) for exc, node, how in self.handlers),
-            "raise_sites": tuple(RaiseSite(line=line[node], **info) for node, info in self.sites),
+            "exception_handlers": tuple(HandlerRegistration(exc, line(node), how) for exc, node, how in self.handlers),
+            "raise_sites": tuple(RaiseSite(line=line(node), **info) for node, info in self.sites),
         }
 
 

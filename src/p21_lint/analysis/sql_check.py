@@ -40,6 +40,7 @@ from p21_lint.analysis.strings import (
     union_all,
 )
 from p21_lint.engine.context import FileContext
+from p21_lint.engine.walk import walk
 from p21_lint.model import Level
 
 SQL_OBJECT = Obj("sql-object")  # composed by a library (psycopg.sql, sqlalchemy.text): safe to run
@@ -547,31 +548,34 @@ def _instance_attributes(cls: cst.ClassDef) -> tuple[frozenset[str], frozenset[s
 
 def _self_targets(node: cst.CSTNode) -> set[str]:
     """`x` of every `self.x = ...` / `self.x += ...` inside `node`."""
-    found: set[str] = set()
+    targets = _SelfTargets()
+    walk(node, [targets], _reraise)
+    return targets.found
 
-    class _Targets(cst.CSTVisitor):
-        def _target(self, target: cst.BaseExpression) -> None:
-            if isinstance(target, (cst.Tuple, cst.List)):
-                for element in target.elements:
-                    self._target(element.value)
-            elif (
-                isinstance(target, cst.Attribute)
-                and isinstance(target.value, cst.Name)
-                and target.value.value in ("self", "cls")
-            ):
-                found.add(target.attr.value)
 
-        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            self._target(node.target)
+class _SelfTargets:
+    def __init__(self) -> None:
+        self.found: set[str] = set()
 
-        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            self._target(node.target)
+    def _target(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._target(element.value)
+        elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value in ("self", "cls"):
+            self.found.add(target.attr.value)
 
-        def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            self._target(node.target)
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._target(node.target)
 
-    node.visit(_Targets())
-    return found
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._target(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._target(node.target)
+
+
+def _reraise(visitor: object, exc: Exception) -> None:
+    raise exc  # the rule's own crash guard reports it
 
 
 def _simple_assignments(body: Any) -> dict[str, cst.BaseExpression]:

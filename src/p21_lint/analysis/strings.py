@@ -14,7 +14,6 @@ at each call) and reads the abstract values at the calls it cares about.
 from __future__ import annotations
 
 import ast
-import dataclasses
 import enum
 import functools
 import re
@@ -24,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
+
+from p21_lint.engine.walk import child_fields, children
 
 MAX_ALTERNATIVES = 16  # beyond this a value keeps the alternatives with the most holes and stops being exact
 
@@ -439,7 +440,7 @@ class Flow:
         if isinstance(stmt, cst.Del):
             return env
         if isinstance(stmt, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
-            for child in stmt.children:
+            for child in children(stmt):
                 if isinstance(child, cst.BaseExpression):
                     self.calls(child, env)
         return env
@@ -1152,7 +1153,7 @@ _SKIPPED_FIELDS = ("whitespace", "lpar", "rpar", "comma", "leading_lines", "semi
 
 @functools.cache
 def _child_fields(kind: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(kind) if not f.name.startswith(_SKIPPED_FIELDS))
+    return tuple(f for f in child_fields(kind) if not f.startswith(_SKIPPED_FIELDS))
 
 
 def calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:

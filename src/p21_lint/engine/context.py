@@ -35,6 +35,11 @@ class FileContext:
     reports: list[PendingReport] = field(default_factory=list)
     # analyses several rules of one family share on this file (the SQL rules' string data flow), by name
     shared: dict[str, Any] = field(default_factory=dict)
+    starts: dict[int, int] = field(default_factory=dict)  # id(node) -> line its syntax starts on, once walked
+
+    def line(self, node: cst.CSTNode) -> int:
+        """The line where `node`'s own syntax starts (a def's `def`, a decorator's `@`); for facts, after the walk."""
+        return self.starts.get(id(node), 0)
 
     def qualified_name(self, node: cst.BaseExpression) -> str | None:
         return self.names.qualified_name(node)

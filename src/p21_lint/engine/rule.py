@@ -7,7 +7,6 @@ rule decides only *what* is wrong. A project rule reads every file's Facts after
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
@@ -102,19 +101,6 @@ class Rule(RuleMeta, cst.BatchableCSTVisitor):
         self.context.add_report(
             self, node, message, severity or self.severity, confidence or self.confidence, sensitive=sensitive
         )
-
-    @classmethod
-    @functools.cache
-    def _visitor_names(cls) -> tuple[str, ...]:
-        names = []
-        for name in dir(cls):
-            if name.startswith(("visit_", "leave_")) and not getattr(getattr(cls, name), "_is_no_op", False):
-                names.append(name)
-        return tuple(names)
-
-    def get_visitors(self) -> dict[str, Any]:
-        # libcst's version runs inspect.getmembers over hundreds of stubs for every instance; do it once a class.
-        return {name: getattr(self, name) for name in self._visitor_names()}
 
     @classmethod
     def wants(cls, source: bytes) -> bool:

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import ast
 import codecs
+import contextlib
 import functools
 import io
 import tokenize
 import traceback
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import MetadataWrapper
 
 from p21_lint.analysis.facts import COLLECTORS, FactCollector
 from p21_lint.analysis.names import NameTracker
@@ -26,6 +28,8 @@ from p21_lint.engine.context import FileContext, PendingReport
 from p21_lint.engine.registry import rule_by_code
 from p21_lint.engine.rule import Rule
 from p21_lint.engine.fingerprint import fingerprint
+from p21_lint.engine.positions import ranges
+from p21_lint.engine.walk import walk
 from p21_lint.engine.suppress import find_suppressions
 from p21_lint.model import Facts, FileResult, Finding, Location, ToolError
 
@@ -69,24 +73,45 @@ def check_source(path: str, module_name: str, is_test: bool, source: bytes, sett
             visitors.append(make())
         except Exception as exc:  # a rule that fails to start is a crash like any other
             errors.append(crash_error(who, path, exc))
-    facts_visitors = [v for v in visitors if isinstance(v, FactCollector)]
-    guarded = [_Guard(v, errors, path) for v in visitors]
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    crashed: set[int] = set()
+
+    def on_error(visitor: object, exc: Exception) -> None:
+        crashed.add(id(visitor))
+        errors.append(crash_error(getattr(visitor, "code", type(visitor).__name__), path, exc))
+
     try:
-        wrapper.visit_batched([tracker, *guarded])
+        with _metadata(module, visitors, on_error):
+            context.starts = walk(module, [tracker, *visitors], on_error)
     except RecursionError:
         errors.append(ToolError("parse", path, "too deeply nested to analyse"))
         return FileResult(path=path, facts=facts, errors=tuple(errors), suppressions=suppressions)
 
-    for visitor in facts_visitors:
-        if not _Guard.crashed(visitor):
+    for visitor in visitors:
+        if isinstance(visitor, FactCollector) and id(visitor) not in crashed:
             try:
                 facts = facts.merge(visitor.collect())
             except Exception as exc:
                 errors.append(crash_error(type(visitor).__name__, path, exc))
     facts = facts.merge({"imports": tuple(sorted(tracker.module_bindings().items()))})
-    findings = _findings(path, context.reports, wrapper) if context.reports else ()
+    findings = _findings(path, context.reports, module) if context.reports else ()
     return FileResult(path=path, findings=findings, facts=facts, errors=tuple(errors), suppressions=suppressions)
+
+
+@contextlib.contextmanager
+def _metadata(module: cst.Module, visitors: list, on_error: Callable[[object, Exception], None]) -> Iterator[None]:
+    """libcst metadata for the rules that declare METADATA_DEPENDENCIES (none of ours: it costs more than the parse),
+    computed once for all of them; a rule whose metadata cannot be computed is a crash of that rule."""
+    wanting = [v for v in visitors if v.get_inherited_dependencies()]
+    with contextlib.ExitStack() as stack:
+        if wanting:
+            wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+            for visitor in wanting:
+                try:
+                    stack.enter_context(visitor.resolve(wrapper))
+                except Exception as exc:
+                    on_error(visitor, exc)
+                    visitors.remove(visitor)
+        yield
 
 
 def parse(source: bytes) -> tuple[cst.Module | None, str]:
@@ -193,13 +218,13 @@ def crash_error(who: str, path: str, exc: Exception) -> ToolError:
     )
 
 
-def _findings(path: str, reports: list[PendingReport], wrapper: MetadataWrapper) -> tuple[Finding, ...]:
-    positions = wrapper.resolve(PositionProvider)
+def _findings(path: str, reports: list[PendingReport], module: cst.Module) -> tuple[Finding, ...]:
+    positions = ranges(module, (r.node for r in reports))
     seen: dict[tuple[str, str, str], int] = {}
     findings = []
     for r in reports:
         pos = positions[r.node]
-        snippet = wrapper.module.code_for_node(r.node)
+        snippet = module.code_for_node(r.node)
         key = (r.rule.code, " ".join(snippet.split()), r.scope)
         occurrence = seen.get(key, 0)
         seen[key] = occurrence + 1
@@ -218,40 +243,4 @@ def _findings(path: str, reports: list[PendingReport], wrapper: MetadataWrapper)
             )
         )
     return tuple(sorted(findings, key=Finding.sort_key))
-
-
-class _Guard(cst.BatchableCSTVisitor):
-    """Runs one rule's visitor methods; the first exception stops that rule on this file and becomes a ToolError,
-    so one crashing rule never takes the other rules or files down with it."""
-
-    def __init__(self, inner: Rule | FactCollector, errors: list[ToolError], path: str) -> None:
-        super().__init__()
-        self.inner = inner
-        self.errors = errors
-        self.path = path
-
-    def resolve(self, wrapper: MetadataWrapper):  # type: ignore[override]
-        return self.inner.resolve(wrapper)
-
-    @staticmethod
-    def crashed(visitor: object) -> bool:
-        return getattr(visitor, "_p21_crashed", False)
-
-    def get_visitors(self) -> dict[str, Callable[[cst.CSTNode], Any]]:
-        return {name: self._wrap(method) for name, method in self.inner.get_visitors().items()}
-
-    def _wrap(self, method: Callable[[cst.CSTNode], Any]) -> Callable[[cst.CSTNode], Any]:
-        inner = self.inner
-
-        def call(node: cst.CSTNode) -> Any:
-            if getattr(inner, "_p21_crashed", False):
-                return None
-            try:
-                return method(node)
-            except Exception as exc:
-                inner._p21_crashed = True  # type: ignore[union-attr]
-                self.errors.append(crash_error(getattr(inner, "code", type(inner).__name__), self.path, exc))
-                return None
-
-        return call
 

@@ -24,6 +24,7 @@ from p21_lint.analysis.web import (
     last_name,
 )
 from p21_lint.engine.rule import ProjectRule, Rule, RuleOption
+from p21_lint.engine.walk import children
 from p21_lint.model import Level, Location, RaiseSite
 
 if TYPE_CHECKING:
@@ -366,5 +367,5 @@ class InternalsInErrorResponse(Rule):
                     value = operand.value if isinstance(operand, cst.Element) else operand
                     if isinstance(value, cst.Name) and value.value in names:
                         return node, names[value.value]
-            todo.extend(reversed(node.children))
+            todo.extend(reversed(children(node)))
         return None

@@ -12,6 +12,7 @@ import libcst as cst
 from p21_lint.analysis.errors import ENUM_BASES, string_value
 from p21_lint.analysis.web import ROUTE, FunctionKinds
 from p21_lint.engine.rule import Rule
+from p21_lint.engine.walk import children
 from p21_lint.model import Level
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ def _walk(node: cst.CSTNode):
     while todo:
         current = todo.pop()
         yield current
-        todo.extend(reversed(current.children))
+        todo.extend(reversed(children(current)))
 
 
 def _dict_items(node: cst.BaseExpression | None, qualified_name) -> dict[str, cst.BaseExpression]:

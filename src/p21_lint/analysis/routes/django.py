@@ -11,8 +11,6 @@ import libcst as cst
 from p21_lint.analysis.collector import FactCollector
 from p21_lint.analysis.routes import exprs
 from p21_lint.analysis.routes.facts import Call, RouterRegistration, UrlEntry
-from p21_lint.analysis.routes.lines import lines as file_lines
-from p21_lint.analysis.routes.lines import want
 
 PATH_FUNCS = frozenset({"django.urls.path", "django.urls.conf.path"})
 REGEX_FUNCS = frozenset({"django.urls.re_path", "django.urls.conf.re_path", "django.conf.urls.url"})
@@ -181,12 +179,9 @@ class DjangoUrls(FactCollector):
             "basename": (exprs.literal(basename) or "") if basename is not None else "",
         }))
 
-    def leave_Module(self, original_node: cst.Module) -> None:
-        want(self.context, [n for n, _ in (*self.entries, *self.registrations)])
-
     def collect(self) -> dict[str, Any]:
-        lines = file_lines(self.context, [n for n, _ in (*self.entries, *self.registrations)])
+        line = self.context.line
         return {
-            "url_entries": tuple(UrlEntry(line=lines.get(n, 0), **f) for n, f in self.entries),
-            "router_registrations": tuple(RouterRegistration(line=lines.get(n, 0), **f) for n, f in self.registrations),
+            "url_entries": tuple(UrlEntry(line=line(n), **f) for n, f in self.entries),
+            "router_registrations": tuple(RouterRegistration(line=line(n), **f) for n, f in self.registrations),
         }

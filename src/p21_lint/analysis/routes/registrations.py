@@ -15,8 +15,6 @@ import libcst as cst
 from p21_lint.analysis.collector import FactCollector
 from p21_lint.analysis.routes import exprs
 from p21_lint.analysis.routes.facts import HelperCall, Hook, Mount, PathParts, RouteDecl
-from p21_lint.analysis.routes.lines import lines as file_lines
-from p21_lint.analysis.routes.lines import want
 
 HTTP_VERBS = ("get", "post", "put", "patch", "delete", "options", "head", "trace")
 ROUTE_VERBS = frozenset({*HTTP_VERBS, "route", "api_route", "websocket", "websocket_route"})
@@ -216,20 +214,14 @@ class Registrations(FactCollector):
         return {f["handler"]: self.defs[f["handler"]] for n, f in self.routes
                 if isinstance(n, cst.Call) and f["handler"] in self.defs}
 
-    def _wanted(self) -> list[cst.CSTNode]:
-        return [n for n, _ in (*self.routes, *self.mounts, *self.hooks)] + list(self._called().values())
-
-    def leave_Module(self, original_node: cst.Module) -> None:
-        want(self.context, self._wanted())
-
     def collect(self) -> dict[str, Any]:
         called = self._called()
-        lines = file_lines(self.context, self._wanted())
-        handler_lines = {name: lines.get(node, 0) for name, node in called.items()}
+        line = self.context.line
+        handler_lines = {name: line(node) for name, node in called.items()}
         return {
-            "route_decls": tuple(RouteDecl(line=lines.get(n, 0), handler_line=handler_lines.get(f["handler"], 0), **f)
+            "route_decls": tuple(RouteDecl(line=line(n), handler_line=handler_lines.get(f["handler"], 0), **f)
                                  for n, f in self.routes),
-            "route_mounts": tuple(Mount(line=lines.get(n, 0), **f) for n, f in self.mounts),
-            "route_hooks": tuple(Hook(line=lines.get(n, 0), **f) for n, f in self.hooks),
+            "route_mounts": tuple(Mount(line=line(n), **f) for n, f in self.mounts),
+            "route_hooks": tuple(Hook(line=line(n), **f) for n, f in self.hooks),
             "route_helper_calls": tuple(HelperCall(line=0, **f) for _, f in self.helper_calls),
         }

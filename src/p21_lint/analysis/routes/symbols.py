@@ -20,8 +20,6 @@ from p21_lint.analysis.routes.facts import (
     FunctionInfo,
     ObjectDef,
 )
-from p21_lint.analysis.routes.lines import lines as file_lines
-from p21_lint.analysis.routes.lines import want
 
 # objects made inside functions are kept only when they come from a web framework (an app in a factory)
 FRAMEWORK_ROOTS = frozenset({"fastapi", "starlette", "flask", "flask_restx", "flask_restful", "flask_restplus",
@@ -53,13 +51,6 @@ REFUSALS = frozenset({"abort", "HTTPException", "HTTPError", "Response", "JSONRe
 DENIALS = {"PermissionDenied": "403", "Unauthorized": "401", "Forbidden": "403", "NotAuthenticated": "401",
            "AuthenticationFailed": "401", "redirect_to_login": "redirect-login", "unauthorized": "redirect-login"}
 _MAX_CONST = 200
-ROUTE_DECORATORS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "trace", "route", "api_route",
-                              "websocket", "websocket_route", "api_view", "action"})
-
-
-def _routed(decorators: tuple[Call, ...]) -> bool:
-    """A decorator that makes a route of the function (`@router.get(...)`, DRF `@api_view`, `@action`)."""
-    return any(d.name.rsplit(".", 1)[-1] in ROUTE_DECORATORS for d in decorators)
 
 
 def auth_call(name: str) -> bool:
@@ -298,33 +289,20 @@ class Symbols(FactCollector):
                 self.constants.append(Const(name, "", parts))
 
     # -- result ------------------------------------------------------------------------------------------------
-    def _wanted(self) -> list[cst.CSTNode]:
-        """The nodes whose line the table shows: handlers, view classes and their methods, framework objects."""
-        wanted: list[cst.CSTNode] = [f.node for f in self.functions if f.view_like or _routed(f.decorators)]
-        wanted += [n for n, fields in self.objects
-                   if fields["ctor"].split(".", 1)[0] in FRAMEWORK_ROOTS or fields["prefix"] or fields["dependencies"]]
-        for node, info in self.classes:
-            wanted.append(node)
-            wanted += [m for m in info["methods"] if m.name.value in VIEW_METHODS]
-        return wanted
-
-    def leave_Module(self, original_node: cst.Module) -> None:
-        want(self.context, self._wanted())
-
     def collect(self) -> dict[str, Any]:
-        lines = file_lines(self.context, self._wanted())
+        line = self.context.line
         functions = tuple(
-            FunctionInfo(f.name, lines.get(f.node, 0), f.decorators, f.depends, f.annotations,
+            FunctionInfo(f.name, line(f.node), f.decorators, f.depends, f.annotations,
                          tuple(sorted(f.auth_calls)), f.public)
             for f in self.functions
         )
         classes = tuple(
-            ClassInfo(info["name"], lines.get(node, 0), info["decorators"], tuple(info["attrs"]),
-                      tuple((m.name.value, lines.get(m, 0)) for m in info["methods"]), info["public"])
+            ClassInfo(info["name"], line(node), info["decorators"], tuple(info["attrs"]),
+                      tuple((m.name.value, line(m)) for m in info["methods"]), info["public"])
             for node, info in self.classes
         )
         return {
-            "route_objects": tuple(ObjectDef(line=lines.get(n, 0), **fields) for n, fields in self.objects),
+            "route_objects": tuple(ObjectDef(line=line(n), **fields) for n, fields in self.objects),
             "web_functions": functions,
             "web_classes": classes,
             "type_aliases": tuple(Alias(name, deps) for name, deps in self.aliases),

@@ -1,0 +1,205 @@
+"""One traversal of a libcst tree for many visitors, without rebuilding the tree.
+
+libcst's own `visit`, even for a read-only visitor, calls every node's `_visit_and_replace_children`, which
+constructs (and validates) a new node for every node of the tree: as costly as the parse (PERFORMANCE.md). This
+walk reads children in place. It keeps libcst's batched-visitor contract: `visit_<Node>(node)` before the
+children, `leave_<Node>(node)` after, `visit_<Node>_<field>` / `leave_<Node>_<field>` around a field, the
+visitors called in the order given, children in libcst's own order (lexical).
+
+That order is read from each node class's `_visit_and_replace_children` source, where libcst lists its fields as
+`visit_required(self, "name", ...)` calls in the order it visits them; tests/test_walk.py checks the result
+against libcst's own traversal over real trees.
+
+A visitor method that raises stops that visitor on this file (`on_error` is told); the others go on.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import inspect
+import textwrap
+from typing import Any, Callable, Iterable
+
+import libcst as cst
+
+_HELPERS = frozenset(
+    {"visit_required", "visit_optional", "visit_sentinel", "visit_sequence", "visit_iterable", "visit_body_sequence",
+     "visit_body_iterable"}
+)
+
+Hook = Callable[[cst.CSTNode], Any]
+
+
+@functools.cache
+def child_fields(cls: type[cst.CSTNode]) -> tuple[str, ...]:
+    """The fields of `cls` that hold children, in the order libcst visits them."""
+    method = cls._visit_and_replace_children
+    tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
+    calls = [
+        n for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in _HELPERS and len(n.args) >= 2
+        and isinstance(n.args[1], ast.Constant) and isinstance(n.args[1].value, str)
+    ]
+    calls.sort(key=lambda n: (n.lineno, n.col_offset))
+    return tuple(dict.fromkeys(n.args[1].value for n in calls))  # type: ignore[attr-defined]
+
+
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """`node.children` without libcst's cost (it rebuilds the node to find them)."""
+    out: list[cst.CSTNode] = []
+    for field in child_fields(type(node)):
+        value = getattr(node, field)
+        if type(value) is tuple or type(value) is list:
+            out.extend(value)
+        elif value is not None and value is not _SENTINEL:
+            out.append(value)
+    return out
+
+
+_SENTINEL = cst.MaybeSentinel.DEFAULT
+
+
+@functools.cache
+def _node_names() -> frozenset[str]:
+    names, todo = set(), [cst.CSTNode]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return frozenset(names)
+
+
+@functools.cache
+def hook_names(cls: type) -> tuple[tuple[str, str, str], ...]:
+    """(method, node class name, field or "") for every libcst hook `cls` defines; libcst's no-op stubs excluded."""
+    nodes = _node_names()
+    out = []
+    for name in dir(cls):
+        if not name.startswith(("visit_", "leave_")) or getattr(getattr(cls, name), "_is_no_op", False):
+            continue
+        target = name.partition("_")[2]
+        if target in nodes:
+            out.append((name, target, ""))
+            continue
+        node, _, field = target.partition("_")
+        if node in nodes and field:
+            out.append((name, node, field))
+    return tuple(out)
+
+
+class _Hooks:
+    """The visitors' bound methods by node class name (and field); a crashed visitor's are taken out."""
+
+    def __init__(self, visitors: Iterable[object]) -> None:
+        self.visitors = list(visitors)
+        self.dead: set[int] = set()
+        self._build()
+
+    def _build(self) -> None:
+        self.visit: dict[str, list[tuple[object, Hook]]] = {}
+        self.leave: dict[str, list[tuple[object, Hook]]] = {}
+        self.fields: dict[str, dict[str, tuple[list[tuple[object, Hook]], list[tuple[object, Hook]]]]] = {}
+        for visitor in self.visitors:
+            if id(visitor) in self.dead:
+                continue
+            for method, node, field in hook_names(type(visitor)):
+                pair = (visitor, getattr(visitor, method))
+                if not field:
+                    (self.visit if method.startswith("visit_") else self.leave).setdefault(node, []).append(pair)
+                else:
+                    around = self.fields.setdefault(node, {}).setdefault(field, ([], []))
+                    around[0 if method.startswith("visit_") else 1].append(pair)
+
+    def kill(self, visitor: object) -> None:
+        self.dead.add(id(visitor))
+        self._build()
+
+
+def walk(
+    tree: cst.CSTNode, visitors: Iterable[object], on_error: Callable[[object, Exception], None]
+) -> dict[int, int]:
+    """Run every visitor's hooks over `tree` (a module, or any node) in one traversal, and return the line where each node's own syntax
+    starts (by `id(node)`; after its blank lines, comments, decorators and opening parentheses: a def's `def`, a
+    decorator's `@`, a call's callee). RecursionError propagates (too deep to analyse)."""
+    hooks = _Hooks(visitors)
+    layout_of = _layout
+    sentinel = _SENTINEL
+    newlines = _NEWLINES
+    starts: dict[int, int] = {}
+    line = 1
+
+    def call(pairs: list[tuple[object, Hook]], node: cst.CSTNode) -> None:
+        for visitor, hook in pairs:
+            try:
+                hook(node)
+            except Exception as exc:  # a list holds one hook per visitor: the rest belong to others
+                on_error(visitor, exc)
+                hooks.kill(visitor)
+
+    def go(node: cst.CSTNode) -> None:
+        nonlocal line
+        cls = type(node)
+        name = cls.__name__
+        pairs = hooks.visit.get(name)
+        if pairs:
+            call(pairs, node)
+        around = hooks.fields.get(name)
+        for field in layout_of(cls):
+            if field is None:  # where the node's own syntax starts
+                starts[id(node)] = line
+                count = newlines.get(cls)
+                if count is not None:
+                    line += count(node)
+                continue
+            hooked = around.get(field) if around else None
+            if hooked and hooked[0]:
+                call(hooked[0], node)
+            value = getattr(node, field)  # a node, a sequence of nodes, None or MaybeSentinel
+            if type(value) is tuple or type(value) is list:
+                for child in value:
+                    go(child)
+            elif value is not None and value is not sentinel:
+                go(value)
+            if hooked and hooked[1]:
+                call(hooked[1], node)
+        pairs = hooks.leave.get(name)
+        if pairs:
+            call(pairs, node)
+
+    go(tree)
+    return starts
+
+
+# Fields that come before a node's own syntax when they lead its field list, where libcst's code generation calls
+# `record_syntactic_position` (what PositionProvider reports as the start; tests/test_walk.py compares).
+_BEFORE_SYNTAX = frozenset({"leading_lines", "decorators", "lines_after_decorators", "lpar"})
+_BEFORE_OPERATOR = frozenset({"whitespace_before"})  # `a\n or b`: an operator starts at its keyword or symbol
+_OPERATORS = (cst.BaseBinaryOp, cst.BaseBooleanOp, cst.BaseCompOp, cst.BaseUnaryOp, cst.Dot)
+
+
+@functools.cache
+def _layout(cls: type[cst.CSTNode]) -> tuple[str | None, ...]:
+    """The child fields of `cls` in visiting order, with None where the node's own syntax starts."""
+    fields = child_fields(cls)
+    before = _BEFORE_OPERATOR if issubclass(cls, _OPERATORS) else _BEFORE_SYNTAX
+    skip = 0
+    while skip < len(fields) and fields[skip] in before:
+        skip += 1
+    return (*fields[:skip], None, *fields[skip:])
+
+
+def _text_newlines(node: Any) -> int:
+    return node.value.count("\n")
+
+
+# Where libcst keeps line breaks: one in every Newline node; inside the text of strings (triple-quoted) and of
+# whitespace (a backslash continuation). Tokens outside nodes (`def`, `:`) never hold one.
+_NEWLINES: dict[type, Callable[[Any], int]] = {
+    cst.Newline: lambda node: 1,
+    cst.SimpleString: _text_newlines,
+    cst.FormattedStringText: _text_newlines,
+    cst.SimpleWhitespace: _text_newlines,
+}
+if hasattr(cst, "TemplatedStringText"):  # libcst >= 1.8 (Python 3.14 t-strings)
+    _NEWLINES[cst.TemplatedStringText] = _text_newlines
