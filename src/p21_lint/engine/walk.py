@@ -89,7 +89,8 @@ def hook_names(cls: type) -> tuple[tuple[str, str, str], ...]:
 
 
 class _Hooks:
-    """The visitors' bound methods by node class name (and field); a crashed visitor's are taken out."""
+    """The visitors' bound methods, arranged per node class into a plan the walk follows; a crashed visitor's are
+    taken out."""
 
     def __init__(self, visitors: Iterable[object]) -> None:
         self.visitors = list(visitors)
@@ -97,19 +98,26 @@ class _Hooks:
         self._build()
 
     def _build(self) -> None:
-        self.visit: dict[str, list[tuple[object, Hook]]] = {}
-        self.leave: dict[str, list[tuple[object, Hook]]] = {}
-        self.fields: dict[str, dict[str, tuple[list[tuple[object, Hook]], list[tuple[object, Hook]]]]] = {}
+        self.by_name: dict[tuple[str, str, str], list[tuple[object, Hook]]] = {}  # (kind, node, field) -> hooks
         for visitor in self.visitors:
-            if id(visitor) in self.dead:
-                continue
-            for method, node, field in hook_names(type(visitor)):
-                pair = (visitor, getattr(visitor, method))
-                if not field:
-                    (self.visit if method.startswith("visit_") else self.leave).setdefault(node, []).append(pair)
-                else:
-                    around = self.fields.setdefault(node, {}).setdefault(field, ([], []))
-                    around[0 if method.startswith("visit_") else 1].append(pair)
+            if id(visitor) not in self.dead:
+                for method, node, field in hook_names(type(visitor)):
+                    key = (method.partition("_")[0], node, field)
+                    self.by_name.setdefault(key, []).append((visitor, getattr(visitor, method)))
+        self.plans: dict[type, tuple] = {}
+
+    def plan(self, cls: type[cst.CSTNode]) -> tuple:
+        """(visit hooks, leave hooks, steps, newline counter) for nodes of `cls`. A step is a field name, a
+        (field, visit hooks, leave hooks) triple for a field with hooks, or None where the node's own syntax starts."""
+        name, get = cls.__name__, self.by_name.get
+        steps = tuple(
+            step if step is None or not (get(("visit", name, step)) or get(("leave", name, step)))
+            else (step, get(("visit", name, step), []), get(("leave", name, step), []))
+            for step in _layout(cls)
+        )
+        plan = (get(("visit", name, "")), get(("leave", name, "")), steps, _NEWLINES.get(cls))
+        self.plans[cls] = plan
+        return plan
 
     def kill(self, visitor: object) -> None:
         self.dead.add(id(visitor))
@@ -119,13 +127,11 @@ class _Hooks:
 def walk(
     tree: cst.CSTNode, visitors: Iterable[object], on_error: Callable[[object, Exception], None]
 ) -> dict[int, int]:
-    """Run every visitor's hooks over `tree` (a module, or any node) in one traversal, and return the line where each node's own syntax
-    starts (by `id(node)`; after its blank lines, comments, decorators and opening parentheses: a def's `def`, a
-    decorator's `@`, a call's callee). RecursionError propagates (too deep to analyse)."""
+    """Run every visitor's hooks over `tree` (a module, or any node) in one traversal, and return the line where each
+    node's own syntax starts (by `id(node)`; after its blank lines, comments, decorators and opening parentheses: a
+    def's `def`, a decorator's `@`, a call's callee). RecursionError propagates (too deep to analyse)."""
     hooks = _Hooks(visitors)
-    layout_of = _layout
     sentinel = _SENTINEL
-    newlines = _NEWLINES
     starts: dict[int, int] = {}
     line = 1
 
@@ -140,32 +146,29 @@ def walk(
     def go(node: cst.CSTNode) -> None:
         nonlocal line
         cls = type(node)
-        name = cls.__name__
-        pairs = hooks.visit.get(name)
-        if pairs:
-            call(pairs, node)
-        around = hooks.fields.get(name)
-        for field in layout_of(cls):
-            if field is None:  # where the node's own syntax starts
+        visit, leave, steps, count = hooks.plans.get(cls) or hooks.plan(cls)
+        if visit:
+            call(visit, node)
+        for step in steps:
+            if step is None:  # where the node's own syntax starts
                 starts[id(node)] = line
-                count = newlines.get(cls)
                 if count is not None:
                     line += count(node)
                 continue
-            hooked = around.get(field) if around else None
-            if hooked and hooked[0]:
-                call(hooked[0], node)
-            value = getattr(node, field)  # a node, a sequence of nodes, None or MaybeSentinel
+            if type(step) is str:
+                value = getattr(node, step)  # a node, a sequence of nodes, None or MaybeSentinel
+            else:
+                call(step[1], node)
+                value = getattr(node, step[0])
             if type(value) is tuple or type(value) is list:
                 for child in value:
                     go(child)
             elif value is not None and value is not sentinel:
                 go(value)
-            if hooked and hooked[1]:
-                call(hooked[1], node)
-        pairs = hooks.leave.get(name)
-        if pairs:
-            call(pairs, node)
+            if type(step) is not str:
+                call(step[2], node)
+        if leave:
+            call(leave, node)
 
     go(tree)
     return starts

@@ -258,14 +258,23 @@ class InternalsInErrorResponse(Rule):
         self.caught: list[tuple[str, str] | None] = []  # (bound name, caught type) of enclosing handlers, if revealing
         self.done: set[int] = set()
         self.debug_only = 0  # depth of `if settings.DEBUG:` bodies: details there are meant for the developer
+        self.debug_tests: list[bool] = []  # whether each enclosing `if` body is one
 
     def visit_If_body(self, node: cst.If) -> None:
-        if _DEBUG.search(self.context.code_for(node.test)):
-            self.debug_only += 1
+        self.debug_tests.append(self._debug_test(node.test))
+        self.debug_only += self.debug_tests[-1]
 
     def leave_If_body(self, node: cst.If) -> None:
-        if _DEBUG.search(self.context.code_for(node.test)):
-            self.debug_only -= 1
+        self.debug_only -= self.debug_tests.pop()
+
+    def _debug_test(self, test: cst.BaseExpression) -> bool:
+        todo: list[cst.CSTNode] = [test]
+        while todo:  # the text only where a name or string mentions debug: code generation costs more than this
+            current = todo.pop()
+            if isinstance(current, (cst.Name, cst.SimpleString)) and "debug" in current.value.lower():
+                return bool(_DEBUG.search(self.context.code_for(test)))
+            todo.extend(children(current))
+        return False
 
     def _revealing(self, expr: cst.BaseExpression | None) -> str:
         """The short name of a caught type whose message is internal (broad or database), else ""."""
