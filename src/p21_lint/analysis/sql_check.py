@@ -40,7 +40,7 @@ from p21_lint.analysis.strings import (
     union_all,
 )
 from p21_lint.engine.context import FileContext
-from p21_lint.engine.walk import walk
+from p21_lint.engine.walk import children
 from p21_lint.model import Level
 
 SQL_OBJECT = Obj("sql-object")  # composed by a library (psycopg.sql, sqlalchemy.text): safe to run
@@ -547,35 +547,33 @@ def _instance_attributes(cls: cst.ClassDef) -> tuple[frozenset[str], frozenset[s
 
 
 def _self_targets(node: cst.CSTNode) -> set[str]:
-    """`x` of every `self.x = ...` / `self.x += ...` inside `node`."""
-    targets = _SelfTargets()
-    walk(node, [targets], _reraise)
-    return targets.found
+    """`x` of every `self.x = ...` / `self.x += ...` inside `node`. Assignments are statements: the search never
+    enters an expression, where most of a method's nodes are."""
+    found: set[str] = set()
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        if type(current) is cst.SimpleStatementLine:
+            for small in current.body:
+                for target in _assigned(small):
+                    _add_self_target(target, found)
+        else:
+            todo.extend(c for c in children(current) if not isinstance(c, cst.BaseExpression))
+    return found
 
 
-class _SelfTargets:
-    def __init__(self) -> None:
-        self.found: set[str] = set()
-
-    def _target(self, target: cst.BaseExpression) -> None:
-        if isinstance(target, (cst.Tuple, cst.List)):
-            for element in target.elements:
-                self._target(element.value)
-        elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value in ("self", "cls"):
-            self.found.add(target.attr.value)
-
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        self._target(node.target)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self._target(node.target)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._target(node.target)
+def _assigned(small: cst.BaseSmallStatement) -> list[cst.BaseExpression]:
+    if isinstance(small, cst.Assign):
+        return [t.target for t in small.targets]
+    return [small.target] if isinstance(small, (cst.AnnAssign, cst.AugAssign)) else []
 
 
-def _reraise(visitor: object, exc: Exception) -> None:
-    raise exc  # the rule's own crash guard reports it
+def _add_self_target(target: cst.BaseExpression, found: set[str]) -> None:
+    if isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            _add_self_target(element.value, found)
+    elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value in ("self", "cls"):
+        found.add(target.attr.value)
 
 
 def _simple_assignments(body: Any) -> dict[str, cst.BaseExpression]:

@@ -1151,9 +1151,12 @@ def _slice(value: Str, node: cst.Slice) -> Str:
 _SKIPPED_FIELDS = ("whitespace", "lpar", "rpar", "comma", "leading_lines", "semicolon", "star", "equal", "operator")
 
 
+_SENTINEL = cst.MaybeSentinel.DEFAULT
+
+
 @functools.cache
-def _child_fields(kind: type) -> tuple[str, ...]:
-    return tuple(f for f in child_fields(kind) if not f.startswith(_SKIPPED_FIELDS))
+def _child_fields_reversed(kind: type) -> tuple[str, ...]:
+    return tuple(f for f in reversed(child_fields(kind)) if not f.startswith(_SKIPPED_FIELDS))
 
 
 def calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
@@ -1162,14 +1165,15 @@ def calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
     It reads the nodes' fields directly: libcst's `children` rebuilds every node it visits, which made this walk
     the most expensive step of the whole analysis."""
     stack: list[Any] = [node]
-    while stack:
+    while stack:  # type() tests: isinstance against libcst's ABC-derived classes costs several times more
         current = stack.pop()
-        if isinstance(current, (list, tuple)):
+        kind = type(current)
+        if kind is list or kind is tuple:
             stack.extend(reversed(current))
             continue
-        if not isinstance(current, cst.CSTNode) or isinstance(current, cst.Lambda):
+        if current is None or current is _SENTINEL or kind is cst.Lambda:
             continue
-        if isinstance(current, cst.Call):
+        if kind is cst.Call:
             yield current
-        for name in reversed(_child_fields(type(current))):
+        for name in _child_fields_reversed(kind):
             stack.append(getattr(current, name))

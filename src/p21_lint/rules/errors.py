@@ -271,7 +271,7 @@ class InternalsInErrorResponse(Rule):
         todo: list[cst.CSTNode] = [test]
         while todo:  # the text only where a name or string mentions debug: code generation costs more than this
             current = todo.pop()
-            if isinstance(current, (cst.Name, cst.SimpleString)) and "debug" in current.value.lower():
+            if (type(current) is cst.Name or type(current) is cst.SimpleString) and "debug" in current.value.lower():
                 return bool(_DEBUG.search(self.context.code_for(test)))
             todo.extend(children(current))
         return False
