@@ -107,7 +107,7 @@ class _Hooks:
         self.plans: dict[type, tuple] = {}
 
     def plan(self, cls: type[cst.CSTNode]) -> tuple:
-        """(visit hooks, leave hooks, steps, newline counter) for nodes of `cls`. A step is a field name, a
+        """(visit hooks, leave hooks, steps, text field with line breaks) for nodes of `cls`. A step is a field name, a
         (field, visit hooks, leave hooks) triple for a field with hooks, or None where the node's own syntax starts."""
         name, get = cls.__name__, self.by_name.get
         steps = tuple(
@@ -146,14 +146,14 @@ def walk(
     def go(node: cst.CSTNode) -> None:
         nonlocal line
         cls = type(node)
-        visit, leave, steps, count = hooks.plans.get(cls) or hooks.plan(cls)
+        visit, leave, steps, text = hooks.plans.get(cls) or hooks.plan(cls)
         if visit:
             call(visit, node)
         for step in steps:
             if step is None:  # where the node's own syntax starts
                 starts[id(node)] = line
-                if count is not None:
-                    line += count(node)
+                if text is not None:  # "" for a Newline, else the field whose text may hold line breaks
+                    line += getattr(node, text).count("\n") if text else 1
                 continue
             if type(step) is str:
                 value = getattr(node, step)  # a node, a sequence of nodes, None or MaybeSentinel
@@ -192,17 +192,13 @@ def _layout(cls: type[cst.CSTNode]) -> tuple[str | None, ...]:
     return (*fields[:skip], None, *fields[skip:])
 
 
-def _text_newlines(node: Any) -> int:
-    return node.value.count("\n")
-
-
-# Where libcst keeps line breaks: one in every Newline node; inside the text of strings (triple-quoted) and of
-# whitespace (a backslash continuation). Tokens outside nodes (`def`, `:`) never hold one.
-_NEWLINES: dict[type, Callable[[Any], int]] = {
-    cst.Newline: lambda node: 1,
-    cst.SimpleString: _text_newlines,
-    cst.FormattedStringText: _text_newlines,
-    cst.SimpleWhitespace: _text_newlines,
+# Where libcst keeps line breaks: one in every Newline node (""); inside the text (`value`) of strings (triple-quoted)
+# and of whitespace (a backslash continuation). Tokens outside nodes (`def`, `:`) never hold one.
+_NEWLINES: dict[type, str] = {
+    cst.Newline: "",
+    cst.SimpleString: "value",
+    cst.FormattedStringText: "value",
+    cst.SimpleWhitespace: "value",
 }
 if hasattr(cst, "TemplatedStringText"):  # libcst >= 1.8 (Python 3.14 t-strings)
-    _NEWLINES[cst.TemplatedStringText] = _text_newlines
+    _NEWLINES[cst.TemplatedStringText] = "value"
