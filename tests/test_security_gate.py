@@ -147,8 +147,8 @@ def test_per_file_ignores_suppress_bandit_codes(tmp_path):
 
 def test_many_files_are_split_across_bandit_runs_and_merged(tmp_path):
     root = project(tmp_path, "mixed")
-    whole, _ = run_gate(root)
-    config = load_config((root,))
+    whole, _ = run_gate(root, {"cache": False})
+    config = load_config((root,), overrides={"cache": False})
     run = security.start(discover(config), config, argv_budget=40)  # room for one path per command line
     split, errors = security.finish(run, config)
 

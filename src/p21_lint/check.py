@@ -1,11 +1,15 @@
 """One check, start to finish: config -> files -> per-file pass -> project pass -> suppressions -> gates -> Report.
 
-This is the picture in DESIGN.md as code. bandit starts before the libcst pass and runs beside it.
+This is the picture in DESIGN.md as code. bandit starts before the libcst pass and runs beside it. The stages after
+the per-file pass are `conclude`: `p21-lint merge` (merge.py) runs them over the parts of a `--shard I/N` check,
+whose shards stop before the project pass (shard.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import partial
 
 from p21_lint.baseline import Baseline, BaselineError
 from p21_lint.config import Config
@@ -20,54 +24,88 @@ from p21_lint.engine.runner import FileSettings
 from p21_lint.files import SourceFile, discover, split_unnamable
 from p21_lint.gates import coverage, endpoints, reconsider, security, style
 from p21_lint.gates.rules import rules_gate
-from p21_lint.model import Finding, GateResult, Report, Status, ToolError
+from p21_lint.model import Facts, FileResult, Finding, GateResult, Report, Status, ToolError
+from p21_lint.shard import Shard, ShardData, own_part, waiting_gates
+
+GateRun = tuple[GateResult, list[ToolError]]
 
 
-def run_check(config: Config) -> Report:
+@dataclass
+class Checked:
+    """What the per-file pass found: all the later stages need from the files, and what a shard hands on."""
+
+    files: list[SourceFile]  # the checked files
+    results: list[FileResult]  # their findings, Facts, suppression comments and errors
+    context: list[Facts]  # Facts of the project's files this run does not check (a partial run)
+    errors: list[ToolError]  # files that could not even be named
+
+
+def run_check(config: Config, shard: Shard | None = None) -> Report:
+    """Check the configured paths; with `shard`, only that stable part of their files."""
     enabled = [s for s in select(config) if s.enabled]
-    files, unnamable = split_unnamable(discover(config))
+    found, unnamable = split_unnamable(discover(config))
+    if shard is not None:
+        unnamable = [e for e in unnamable if shard.takes(e.path)]
+    files = shard.part(found) if shard else found
     bandit = security.start(files, config) if config.security else None  # runs beside the libcst pass
     try:
-        return _check(config, enabled, files, unnamable, bandit)
+        return _check(config, enabled, found, files, unnamable, bandit, shard)
     except BaseException:
         if bandit is not None:
             security.cancel(bandit)
         raise
 
 
-def _check(config: Config, enabled: list[Selection], files: list[SourceFile], errors: list[ToolError],
-           bandit: security.BanditRun | None) -> Report:
+def _check(config: Config, enabled: list[Selection], found: list[SourceFile], files: list[SourceFile],
+           errors: list[ToolError], bandit: security.BanditRun | None, shard: Shard | None) -> Report:
     # 1. the per-file pass: findings, Facts and suppression comments of every checked file
+    checked = per_file_pass(config, enabled, found, files, errors, shard)
+    if shard is None:
+        return conclude(config, enabled, checked, partial(_security, bandit, config), partial(style.style_gate, files, config))
+
+    # a shard: the gates of its own files now; the project pass and the whole-project gates in `p21-lint merge`
+    p21 = [f for r in checked.results for f in r.findings]  # bandit repeats per-file p21 findings only (dedup.py)
+    gates = [_security(bandit, config, p21), style.style_gate(files, config)]
+    report = conclude(config, enabled, checked, lambda _: gates[0], lambda: gates[1], shard)
+    data = ShardData.of(config, shard, [f.rel for f in found], checked, gates)
+    return replace(own_part(report, shard, _whole_project_codes(enabled)), shard=data)
+
+
+def per_file_pass(config: Config, enabled: list[Selection], found: list[SourceFile], files: list[SourceFile],
+                  errors: list[ToolError], shard: Shard | None = None) -> Checked:
     settings = FileSettings(
         rules=tuple((s.rule.code, tuple(sorted(s.options.items()))) for s in enabled if issubclass(s.rule, Rule))
     )
     cache = Cache.open(config.root / config.cache_dir, settings, _code_version()) if config.cache else None
     results = check_files(files, settings, config.jobs, cache)
-    findings, file_errors, suppressions = flatten(results)
-    errors = [*errors, *file_errors]
-
-    # 2. the project pass over every file's Facts. A partial run (pre-commit's changed files) still reads the
-    # rest of the project (no rules: Facts only, cached), because a router is mounted in an unchanged main.py;
-    # only findings in the checked files are reported.
-    project_rules = [s.rule(s.options) for s in enabled if issubclass(s.rule, ProjectRule)]
-    endpoints_on = any(s.rule is endpoints.UntestedEndpoint for s in enabled)
-    rest = _rest_of_project(config, files) if project_rules or endpoints_on else []
+    # A partial run (pre-commit's changed files) still reads the rest of the project (no rules: Facts only, cached),
+    # because a router is mounted in an unchanged main.py. A shard reads its share of that rest.
+    rest = _rest_of_project(config, found) if _whole_project_codes(enabled) else []
+    rest = shard.part(rest) if shard else rest
     context = check_files(rest, FileSettings(rules=()), config.jobs, cache) if rest else []
-    project = Project.from_facts((r.facts for r in (*results, *context) if r.facts is not None), config)
-    project_findings, project_errors = run_project_rules(project, project_rules)
-    if endpoints_on:
-        untested, endpoint_errors = endpoints.findings(project)
-        project_findings += untested
-        project_errors += endpoint_errors
-    if rest:
-        targets = {f.rel for f in files}
-        project_findings = [f for f in project_findings if f.location.path in targets or not f.location.path]
-    findings += project_findings
-    errors += project_errors
+    return Checked(files, results, [r.facts for r in context if r.facts is not None], errors)
+
+
+def conclude(config: Config, enabled: list[Selection], checked: Checked, security_gate: Callable[[list[Finding]], GateRun],
+             style_gate: Callable[[], GateRun], shard: Shard | None = None) -> Report:
+    """Stages 2-4 over what the per-file pass found, in this run or in every shard (`p21-lint merge`). `security_gate`
+    is given the p21 findings, whose repeats by bandit it drops. A shard (`shard`) has only its own files' Facts: the
+    project pass and the whole-project gates are merge's."""
+    findings, file_errors, suppressions = flatten(checked.results)
+    errors = [*checked.errors, *file_errors]
+    endpoints_on = any(s.rule is endpoints.UntestedEndpoint for s in enabled)
+
+    # 2. the project pass over every file's Facts; only findings in the checked files are reported
+    project = None
+    if shard is None:
+        project, project_findings, project_errors = project_pass(config, enabled, checked, endpoints_on)
+        findings += project_findings
+        errors += project_errors
 
     # 3. what the user accepted: inline comments, per-file-ignores, the baseline, lines --diff-base did not touch
     enabled_codes = frozenset(s.rule.code for s in enabled)
-    findings = [f for f in suppress.apply(findings, suppressions, config.per_file_ignores, enabled_codes) if f.code in enabled_codes]
+    ran = enabled_codes - _whole_project_codes(enabled) if shard else enabled_codes  # may call a suppression unused
+    findings = [f for f in suppress.apply(findings, suppressions, config.per_file_ignores, ran) if f.code in enabled_codes]
     legacy_errors: list[ToolError] = []
     legacy = _legacy_filter(config, legacy_errors)
     findings = sorted(legacy(findings), key=Finding.sort_key)
@@ -77,22 +115,49 @@ def _check(config: Config, enabled: list[Selection], files: list[SourceFile], er
     # 4. the gates
     gates = [rules_gate(findings, errors, config.fail_on, len(enabled))]
     errors += legacy_errors
-    if bandit is not None:
-        gate, bandit_errors = security.finish(bandit, config, p21=findings)
-        gates.append(reconsider(gate, legacy(list(gate.findings))))
-        errors += bandit_errors
+    gate, security_errors = security_gate(findings)
+    gates.append(reconsider(gate, legacy(list(gate.findings))))
+    errors += security_errors
+    if shard is None:
+        gate, coverage_errors = coverage.coverage_gate(checked.files, config, legacy.diff)
+        gates.append(reconsider(gate, legacy(list(gate.findings))) if legacy.diff else gate)
+        errors += coverage_errors
+        gates.append(endpoints.endpoints_gate(project, config, untested, endpoints_on))
     else:
-        gates.append(GateResult("security", Status.SKIPPED, note="disabled (--no-security)"))
-    gate, coverage_errors = coverage.coverage_gate(files, config, legacy.diff)
-    gates.append(reconsider(gate, legacy(list(gate.findings))) if legacy.diff else gate)
-    errors += coverage_errors
-    gates.append(endpoints.endpoints_gate(project, config, untested, endpoints_on))
-    gate, style_errors = style.style_gate(files, config)
+        gates += waiting_gates(shard, endpoints_on)
+    gate, style_errors = style_gate()
     gates.append(reconsider(gate, legacy(list(gate.findings))))
     errors += style_errors
 
-    metrics = {"files": len(files), "rules": len(enabled), **legacy.metrics}
+    metrics = {"files": len(checked.files), "rules": len(enabled), **legacy.metrics}
     return Report(tuple(gates), tuple(sorted(set(errors), key=ToolError.sort_key)), metrics)
+
+
+def project_pass(config: Config, enabled: list[Selection], checked: Checked,
+                 endpoints_on: bool) -> tuple[Project, list[Finding], list[ToolError]]:
+    """The project rules and TEST001 over the Facts of every file, the unchecked rest of the project's included."""
+    project_rules = [s.rule(s.options) for s in enabled if issubclass(s.rule, ProjectRule)]
+    project = Project.from_facts([*(r.facts for r in checked.results if r.facts is not None), *checked.context], config)
+    findings, errors = run_project_rules(project, project_rules)
+    if endpoints_on:
+        untested, endpoint_errors = endpoints.findings(project)
+        findings += untested
+        errors += endpoint_errors
+    if checked.context:
+        targets = {f.rel for f in checked.files}
+        findings = [f for f in findings if f.location.path in targets or not f.location.path]
+    return project, findings, errors
+
+
+def _whole_project_codes(enabled: list[Selection]) -> frozenset[str]:
+    """The enabled codes whose findings need every file's Facts."""
+    return frozenset(s.rule.code for s in enabled if issubclass(s.rule, ProjectRule) or s.rule is endpoints.UntestedEndpoint)
+
+
+def _security(bandit: security.BanditRun | None, config: Config, p21: list[Finding]) -> GateRun:
+    if bandit is None:
+        return GateResult("security", Status.SKIPPED, note="disabled (--no-security)"), []
+    return security.finish(bandit, config, p21=p21)
 
 
 def _rest_of_project(config: Config, files: list) -> list:

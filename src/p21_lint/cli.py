@@ -73,6 +73,16 @@ def main() -> None:
 LEVEL = click.Choice(["low", "medium", "high"], case_sensitive=False)
 
 
+def _shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """`--shard 2/3` as a Shard; a bad value is a usage error (exit 2) that says what to write."""
+    from p21_lint.shard import Shard
+
+    try:
+        return Shard.parse(value) if value is not None else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--config", "config_file", type=click.Path(), help="A pyproject.toml to read instead of the nearest one.")
@@ -101,19 +111,18 @@ LEVEL = click.Choice(["low", "medium", "high"], case_sensitive=False)
 @click.option("--diff", "show_diff", is_flag=True, help="Print the diff --fix would make and exit (1 if it would change anything).")
 @click.option("--no-coverage", is_flag=True, help="Skip the coverage gate whatever thresholds the config sets (per-commit hooks).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 when a gate fails (a tool error still exits 2).")
+@click.option("--shard", callback=_shard, metavar="I/N",
+              help="Check a stable 1/N of the files (I in 1..N), for a CI job matrix; `p21-lint merge` joins the shards' JSON reports.")
 def check(paths: tuple[str, ...], config_file: str | None, select: tuple[str, ...], ignore: tuple[str, ...],
           exclude: tuple[str, ...], min_coverage: float | None, min_diff_coverage: float | None, min_endpoint_coverage: float | None,
           coverage_data: str | None, security: bool | None,
           style: bool | None, bandit_severity: str | None, bandit_confidence: str | None, fail_on: str | None, jobs: int | None,
-          baseline: str | None, diff_base: str | None, cache: bool | None, cache_dir: str | None, fmt: str, outputs: tuple[str, ...], show_suppressed: bool, fix: bool, show_diff: bool, no_coverage: bool, exit_zero: bool) -> None:
+          baseline: str | None, diff_base: str | None, cache: bool | None, cache_dir: str | None, fmt: str, outputs: tuple[str, ...], show_suppressed: bool, fix: bool, show_diff: bool, no_coverage: bool, exit_zero: bool,
+          shard: Any) -> None:
     """Check PATHS (default: the project root) and print one pass/fail report."""
     from p21_lint.check import run_check
-    from p21_lint.report import RENDERERS
 
-    targets = []
-    for spec in outputs:
-        kind, _, path = spec.partition(":") if ":" in spec and spec.split(":", 1)[0] in RENDERERS else ("", "", spec)
-        targets.append((kind or fmt, Path(path)))
+    targets = _targets(outputs, fmt)
 
     overrides: dict[str, Any] = {
         "select": _codes(select), "ignore": _codes(ignore), "min-coverage": min_coverage,
@@ -132,22 +141,43 @@ def check(paths: tuple[str, ...], config_file: str | None, select: tuple[str, ..
     if fix or show_diff:
         _apply_fixes(config, write=not show_diff)
     try:
-        report = run_check(config)
+        report = run_check(config, shard)
     except ConfigError as exc:
         _fail(str(exc))
     except Exception as exc:  # an internal error: a short message, never a bare traceback
-        if os.environ.get("P21_DEBUG"):
-            traceback.print_exc()
-        _fail(f"internal error: {type(exc).__name__}: {exc} (set P21_DEBUG=1 for the traceback; please report it)")
+        _internal_error(exc)
+    _emit(report, config.root, fmt, targets, show_suppressed, exit_zero)
+
+
+def _targets(outputs: tuple[str, ...], fmt: str) -> list[tuple[str, Path]]:
+    """`--output [FORMAT:]PATH` values as (format, path)."""
+    from p21_lint.report import RENDERERS
+
+    targets = []
+    for spec in outputs:
+        kind, _, path = spec.partition(":") if ":" in spec and spec.split(":", 1)[0] in RENDERERS else ("", "", spec)
+        targets.append((kind or fmt, Path(path)))
+    return targets
+
+
+def _internal_error(exc: Exception) -> None:
+    if os.environ.get("P21_DEBUG"):
+        traceback.print_exc()
+    _fail(f"internal error: {type(exc).__name__}: {exc} (set P21_DEBUG=1 for the traceback; please report it)")
+
+
+def _emit(report: Any, root: Path, fmt: str, targets: list[tuple[str, Path]], show_suppressed: bool, exit_zero: bool) -> None:
+    """Print the report, write the --output ones and the GitHub job summary, and exit with the verdict's code."""
+    from p21_lint.report import RENDERERS
 
     out = sys.stdout
     color = _use_color(out) and fmt == "text"
     # color=color: click.echo would otherwise strip the escapes FORCE_COLOR asked for on a pipe (CI logs)
-    click.echo(RENDERERS[fmt](report, root=config.root, color=color, show_suppressed=show_suppressed), nl=False, color=color)
+    click.echo(RENDERERS[fmt](report, root=root, color=color, show_suppressed=show_suppressed), nl=False, color=color)
     for kind, path in targets:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(RENDERERS[kind](report, root=config.root, color=False), encoding="utf-8")
+            path.write_text(RENDERERS[kind](report, root=root, color=False), encoding="utf-8")
         except OSError as exc:
             _fail(f"cannot write {path}: {exc.strerror}")
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -156,7 +186,7 @@ def check(paths: tuple[str, ...], config_file: str | None, select: tuple[str, ..
 
         try:  # appended: other steps' tools may have written to this step's summary too
             with open(step_summary, "a", encoding="utf-8") as fh:
-                fh.write(github.summary(report, root=config.root, link=github.blob_url(os.environ)))
+                fh.write(github.summary(report, root=root, link=github.blob_url(os.environ)))
         except OSError as exc:
             _fail(f"cannot write the job summary {step_summary}: {exc.strerror}")
     code = report.exit_code
@@ -181,6 +211,29 @@ def _apply_fixes(config: Any, write: bool) -> None:
         click.echo("".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True), f"a/{rel}", f"b/{rel}")), nl=False)
     click.echo(f"{count} fix{'es' if count != 1 else ''} available in {files}", err=True)
     sys.exit(1 if changed else 0)
+
+
+@main.command()
+@click.argument("reports", nargs=-1, required=True, type=click.Path())
+@click.option("--root", type=click.Path(file_okay=False), help="The project checkout (default: the shards' project root, from the working directory).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "junit", "github"]), default="text", show_default=True,
+              help="Report format on standard output, as for check.")
+@click.option("--output", "-o", "outputs", multiple=True, metavar="[FORMAT:]PATH", help="Also write the report to PATH, as FORMAT (default: --format). Repeatable.")
+@click.option("--show-suppressed", is_flag=True, help="List suppressed findings too.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 when a gate fails (a tool error still exits 2).")
+def merge(reports: tuple[str, ...], root: str | None, fmt: str, outputs: tuple[str, ...], show_suppressed: bool, exit_zero: bool) -> None:
+    """Join the JSON REPORTS of every `check --shard I/N` into one verdict: the project rules, endpoint tests and
+    coverage over the whole project, with the shards' settings. Run it in the project checkout."""
+    from p21_lint.merge import MergeError
+    from p21_lint.merge import merge as merge_shards
+
+    try:
+        report, project_root = merge_shards([Path(r) for r in reports], Path(root) if root else None)
+    except (MergeError, ConfigError) as exc:
+        _fail(str(exc))
+    except Exception as exc:  # an internal error: a short message, never a bare traceback
+        _internal_error(exc)
+    _emit(report, project_root, fmt, _targets(outputs, fmt), show_suppressed, exit_zero)
 
 
 @main.group()

@@ -1,12 +1,18 @@
 """The data p21-lint passes around: findings, tool errors, gate results, the report.
 
-Everything here is frozen and picklable, so the per-file pass can run in worker processes and be cached.
+Everything here is frozen and picklable, so the per-file pass can run in worker processes and be cached, and
+JSON round-trippable (`to_plain` / `from_plain`), so a `--shard` run can hand its part to `p21-lint merge`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import functools
+import types
+import typing
 from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -165,6 +171,14 @@ class Facts:
     def merge(self, fields: dict[str, Any]) -> "Facts":
         return replace(self, **fields) if fields else self
 
+    def to_dict(self) -> dict[str, Any]:
+        """As JSON data: a shard's report carries its files' Facts to `p21-lint merge`."""
+        return to_plain(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Facts":
+        return from_plain(cls, data)
+
 
 @dataclass(frozen=True, slots=True)
 class Suppression:
@@ -191,6 +205,7 @@ class Report:
     gates: tuple[GateResult, ...]
     errors: tuple[ToolError, ...] = ()
     metrics: dict[str, Any] = field(default_factory=dict)
+    shard: Any = None  # a `--shard I/N` check: what its part hands to `p21-lint merge` (shard.ShardData)
 
     @property
     def verdict(self) -> str:
@@ -207,3 +222,65 @@ class Report:
     @property
     def exit_code(self) -> int:
         return {"pass": 0, "fail": 1, "error": 2}[self.verdict]
+
+
+# -- JSON data: records out and back in, read by their field types (no pickle: a report is data, never code) -------
+
+def to_plain(value: Any) -> Any:
+    """`value` as JSON data: a record as an object of the fields that differ from their defaults, a tuple as a list,
+    an enum by name, a path as a POSIX string."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: to_plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.default is dataclasses.MISSING or getattr(value, f.name) != f.default
+        }
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, (tuple, list)):
+        return [to_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    if isinstance(value, PurePath):
+        return value.as_posix()
+    return value
+
+
+def from_plain(kind: Any, data: Any) -> Any:
+    """JSON data made by `to_plain` as a value of type `kind` (a record class or a field's annotation). A field the
+    record does not have is an error, never dropped."""
+    if data is None:
+        return None
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(from_plain(args[0], item) for item in data)
+        return tuple(from_plain(arm, item) for arm, item in zip(args, data))
+    if origin in (typing.Union, types.UnionType):  # `str | tuple[str, ...]`: the arm the JSON shape says
+        for arm in args:
+            shape = typing.get_origin(arm) or arm
+            if (isinstance(data, list) and shape is tuple) or (isinstance(data, dict) and dataclasses.is_dataclass(arm)):
+                return from_plain(arm, data)
+            if isinstance(arm, type) and issubclass(arm, (enum.Enum, PurePath)) and isinstance(data, str):
+                return from_plain(arm, data)
+        return data
+    if origin is not None:  # dict[str, Any]: as stored
+        return data
+    if dataclasses.is_dataclass(kind):
+        hints = _field_types(kind)
+        unknown = set(data) - set(hints)
+        if unknown:
+            raise ValueError(f"{kind.__name__} has no field {min(unknown)!r}")
+        return kind(**{name: from_plain(hints[name], item) for name, item in data.items()})
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return kind[data]
+    if isinstance(kind, type) and issubclass(kind, PurePath):
+        return Path(data)
+    return data
+
+
+@functools.cache
+def _field_types(kind: type) -> dict[str, Any]:
+    from p21_lint.analysis.routes import facts as routes_facts  # Facts' annotations name it (see the top)
+
+    return typing.get_type_hints(kind, localns={"routes": routes_facts})

@@ -2,7 +2,8 @@
 
 Key: the file's bytes, its path and module name, the per-file settings (enabled rules and their options), every
 rule's version and p21-lint's version. An entry is written to a temporary file and renamed into place, so two
-runs at once never see half an entry; an entry that does not load is ignored and recomputed.
+runs at once never see half an entry; an entry that does not load is ignored and recomputed. The security gate
+keeps bandit's per-file answers in the same folder, under its own key and suffix (gates/security.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import pickle
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from p21_lint import __version__
 from p21_lint.model import FileResult
@@ -20,14 +22,15 @@ _GITIGNORE = "# Automatically created by p21-lint.\n*\n"
 
 
 class Cache:
-    def __init__(self, folder: Path, namespace: str) -> None:
+    def __init__(self, folder: Path, namespace: str, suffix: str = ".pickle") -> None:
         self.folder = folder
         self.namespace = namespace  # digest of everything besides the file that shapes a result
+        self.suffix = suffix  # one per kind of value kept in the folder
 
     @classmethod
-    def open(cls, folder: Path, *parts: object) -> "Cache":
+    def open(cls, folder: Path, *parts: object, suffix: str = ".pickle") -> "Cache":
         text = repr((__version__, *parts))
-        return cls(folder, hashlib.sha256(text.encode()).hexdigest()[:16])
+        return cls(folder, hashlib.sha256(text.encode()).hexdigest()[:16], suffix)
 
     def key(self, rel: str, source: bytes) -> str:
         h = hashlib.sha256(self.namespace.encode())
@@ -36,9 +39,10 @@ class Cache:
         return h.hexdigest()
 
     def _path(self, key: str) -> Path:
-        return self.folder / key[:2] / f"{key}.pickle"
+        return self.folder / key[:2] / f"{key}{self.suffix}"
 
-    def get(self, key: str) -> FileResult | None:
+    def get(self, key: str, kind: type = FileResult) -> Any:
+        """The entry under `key` if it loads and is a `kind`, else None."""
         try:
             with self._path(key).open("rb") as fh:
                 value = pickle.load(fh)
@@ -46,9 +50,9 @@ class Cache:
             return None
         except Exception:  # corrupt, truncated or from another version: recompute
             return None
-        return value if isinstance(value, FileResult) else None
+        return value if isinstance(value, kind) else None
 
-    def put(self, key: str, result: FileResult) -> None:
+    def put(self, key: str, result: object) -> None:
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

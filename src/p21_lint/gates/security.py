@@ -7,8 +7,14 @@ look for them itself: `[tool.bandit]` (`-c pyproject.toml`) and a `.bandit` ini 
 Files are passed as `./rel` from the project root, as `bandit -r .` run there would see them, so `exclude_dirs`
 patterns written for that (`tests`, `./vendor`, `*/migrations/*`) mean the same here.
 
-A hard-coded secret bandit found never reaches the report: its message is redacted, its fingerprint is computed
-from the flagged line with string literals blanked, and the Finding is `sensitive` (no renderer prints its line).
+bandit's answer for each file is cached (engine/cache.py) under the file's bytes, its path as bandit gets it, the
+bandit configuration's content, bandit's version and plugins, the Python it parses with and p21-lint's version, so
+bandit runs only on the files whose answer is not cached; what it says about its configuration (it only warns) is
+cached under the configuration alone. Many uncached files are split across bandit processes, one per job.
+
+A hard-coded secret bandit found never reaches the report nor the cache: its message is redacted, its fingerprint is
+computed from the flagged line with string literals blanked, and the Finding is `sensitive` (no renderer prints its
+line); the cache holds Findings, never bandit's source excerpt.
 """
 
 from __future__ import annotations
@@ -19,14 +25,15 @@ import re
 import subprocess  # nosec B404
 import sys
 import tempfile
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from collections.abc import Sequence
 from typing import IO, Any
 
 from p21_lint import dedup
 from p21_lint.config import Config
+from p21_lint.engine.cache import Cache
 from p21_lint.engine.fingerprint import fingerprint
 from p21_lint.files import MAX_BYTES, SourceFile, matches_any, relpath
 from p21_lint.model import Finding, GateResult, Level, Location, Status, ToolError
@@ -39,6 +46,10 @@ else:  # pragma: no cover - exercised on 3.10 in CI
 BANDIT_MODULE = "bandit"
 # Windows caps a whole command line at 32,767 characters; POSIX allows far more (macOS: 1 MiB with the environment).
 ARGV_BUDGET = 24_000 if os.name == "nt" else 200_000
+# Below this much code per process (~1.5 s of bandit's work), another bandit process costs more (~0.4 s to start)
+# than it saves. Split, the check no longer waits for one bandit after the libcst pass (lnbits, 2 MB, 2 cores:
+# a 1.3-2.1 s wait became 0.2 s); on 2 busy cores the total CPU bounds the gain, on more cores it is bandit's half.
+SPLIT_BYTES = 400_000
 
 # hardcoded_password_string / _funcarg / _default: their message quotes the secret
 SECRET_TESTS = frozenset({"B105", "B106", "B107"})
@@ -47,11 +58,31 @@ _QUOTED_TAIL = re.compile(r"""(:\s*)(['"]).*\2\s*$""", re.DOTALL)  # "Possible h
 _STRING = re.compile(r"""'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*\"""")
 _LEVELS = ("high", "medium", "low")
 _UNKNOWN_TEST = re.compile(r"Unknown test found in profile: (\S+)")
+_BAD_INI = "Unable to parse config file"  # bandit's warning, after which it runs without the file's settings
+
+
+@dataclass(frozen=True)
+class BanditFile:
+    """What bandit said about one file: enough to rebuild the gate as if it ran again, and never a secret."""
+
+    scanned: bool  # False: the bandit configuration's `exclude_dirs` left the file out
+    findings: tuple[Finding, ...] = ()  # every result, before thresholds and ignores; secrets already redacted
+    errors: tuple[str, ...] = ()  # bandit's reasons it could not check the file
+    nosec: int = 0
+    skipped_tests: int = 0
+
+
+@dataclass(frozen=True)
+class BanditVerdict:
+    """What bandit said about its configuration: it only warns (on stderr) where we refuse."""
+
+    unknown_tests: tuple[str, ...] = ()  # test ids in `skips` / `tests` that bandit does not have
+    unreadable_ini: bool = False  # the `.bandit` file: bandit then runs without any of its settings
 
 
 @dataclass
 class _Chunk:
-    """One bandit process over one batch of files (one batch unless the file list outgrows the command line)."""
+    """One bandit process over one batch of files."""
 
     process: subprocess.Popen | None
     output: str  # the JSON report bandit writes (`-o`): immune to anything else reaching stdout
@@ -66,25 +97,53 @@ class BanditRun:
     by_path: dict[str, str] = field(default_factory=dict)  # normalised path as bandit reports it -> repo-relative
     config_files: list[str] = field(default_factory=list)  # the project's bandit settings we passed, repo-relative
     chunks: list[_Chunk] = field(default_factory=list)
+    cache: Cache | None = None
+    known: dict[str, BanditFile] = field(default_factory=dict)  # repo-relative path -> the cached answer
+    keys: dict[str, str] = field(default_factory=dict)  # repo-relative path -> cache key, for files bandit checks now
+    verdict: BanditVerdict | None = None  # the cached verdict on the configuration
+    scratch: tempfile.TemporaryDirectory | None = None  # copies of lone-CR files that bandit can read
 
 
 def start(files: list[SourceFile], config: Config, *, module: str = BANDIT_MODULE, argv_budget: int = ARGV_BUDGET) -> BanditRun:
-    """Launch bandit on `files` (in the background) and return the handle `finish` collects."""
+    """Launch bandit (in the background) on those of `files` whose answer is not cached; `finish` collects it."""
     # a file over our size limit is already a read error; bandit has no limit and would spend minutes on it
     run = BanditRun([f for f in files if not _too_large(f)], module)
-    files = run.files
-    if not files:
+    if not run.files:
         return run
     settings = bandit_config_args(config)
     run.config_files = [relpath(Path(a), config.root) for a in settings[1::2]]
-    # -I: isolated mode, so a module of the checked project (a `yaml.py` at its root) is never imported
+    run.by_path = {os.path.normpath(_target(f)): f.rel for f in run.files}
+    run.cache = _open_cache(config, module, settings) if config.cache else None
+    todo: list[tuple[SourceFile, bytes]] = []
+    for f in run.files:
+        source = _read(f.path)
+        key = run.cache.key(_target(f), source) if run.cache is not None and source is not None else None
+        known = run.cache.get(key, BanditFile) if run.cache is not None and key else None
+        if known is not None:
+            run.known[f.rel] = known
+            continue
+        todo.append((f, source or b""))
+        if key:
+            run.keys[f.rel] = key
+    if run.cache is not None:
+        run.verdict = run.cache.get(_verdict_key(run.cache), BanditVerdict)
+        if run.verdict is None and not todo:  # only a bandit run tells what bandit thinks of its configuration
+            first = run.files[0]
+            source = _read(first.path) or b""
+            del run.known[first.rel]
+            todo.append((first, source))
+            run.keys[first.rel] = run.cache.key(_target(first), source)
     base = [sys.executable, "-I", "-m", module, "-f", "json", "-q", *settings]
-    targets = [f"./{f.rel}" for f in files]  # "./" also keeps a file named "-x.py" from reading as an option
-    run.by_path = {os.path.normpath(t): f.rel for t, f in zip(targets, files)}
-    room = argv_budget - _argv_cost([*base, "-o", os.path.join(tempfile.gettempdir(), "p21-bandit-xxxxxxxx.json")])
-    for batch in _batches(targets, room):
-        run.chunks.append(_launch(base, batch, config.root))
+    _launch_all(run, todo, base, config, argv_budget)
     return run
+
+
+def _target(f: SourceFile) -> str:
+    return f"./{f.rel}"  # "./" also keeps a file named "-x.py" from reading as an option
+
+
+def _verdict_key(cache: Cache) -> str:
+    return cache.key("", b"")  # no file has an empty path: the key of the configuration alone
 
 
 def _too_large(f: SourceFile) -> bool:
@@ -94,10 +153,47 @@ def _too_large(f: SourceFile) -> bool:
         return False  # bandit says why it cannot read it, as we do
 
 
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None  # not cached: bandit says why it cannot read it
+
+
+def _open_cache(config: Config, module: str, settings: list[str]) -> Cache:
+    """The cache of bandit's answers for this bandit configuration (its content), bandit and Python."""
+    table = _bandit_table(config.source) if "-c" in settings and config.source is not None else None
+    ini = _read(config.root / ".bandit") if "--ini" in settings else None
+    python = (sys.implementation.name, *sys.version_info[:2])  # bandit parses with this Python's `ast`
+    return Cache.open(config.root / config.cache_dir, "bandit", module, bandit_version(module), _plugins(), python,
+                      settings[0::2], repr(table), ini, _code_stamp(), suffix=".bandit")
+
+
+def _plugins() -> tuple[tuple[str, str, str], ...]:
+    """bandit's tests as installed: another package can add some, and then bandit reports more."""
+    from importlib import metadata
+
+    groups = ("bandit.plugins", "bandit.blacklists")
+    return tuple(sorted((ep.group, ep.name, ep.value) for group in groups for ep in metadata.entry_points(group=group)))
+
+
+def _code_stamp() -> tuple[tuple[str, int, int], ...]:
+    """The modules a cached answer is made with, so an edited install never reuses stale answers."""
+    here = Path(__file__).resolve().parent.parent
+    stamps = []
+    for rel in ("gates/security.py", "engine/fingerprint.py", "model.py"):
+        try:
+            stat = (here / rel).stat()
+            stamps.append((rel, stat.st_size, stat.st_mtime_ns))
+        except OSError:
+            stamps.append((rel, -1, -1))
+    return tuple(stamps)
+
+
 def bandit_config_args(config: Config) -> list[str]:
     """The project's own bandit configuration, passed explicitly."""
     args: list[str] = []
-    if config.source is not None and config.source.suffix == ".toml" and _has_bandit_table(config.source):
+    if config.source is not None and config.source.suffix == ".toml" and _bandit_table(config.source) is not None:
         args += ["-c", str(config.source)]
     ini = config.root / ".bandit"
     if ini.is_file():
@@ -105,16 +201,58 @@ def bandit_config_args(config: Config) -> list[str]:
     return args
 
 
-def _has_bandit_table(pyproject: Path) -> bool:
+def _bandit_table(pyproject: Path) -> dict[str, Any] | None:
     try:
         with pyproject.open("rb") as fh:
-            return "bandit" in tomllib.load(fh).get("tool", {})
-    except (OSError, tomllib.TOMLDecodeError):
-        return False  # the config loader has already reported a file it cannot read
+            return tomllib.load(fh).get("tool", {}).get("bandit")
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return None  # the config loader has already reported a file it cannot read
 
 
 def _argv_cost(args: list[str]) -> int:
     return sum(len(a) + 9 for a in args)  # the string, its NUL and its pointer
+
+
+def _launch_all(run: BanditRun, todo: list[tuple[SourceFile, bytes]], base: list[str], config: Config, argv_budget: int) -> None:
+    """Start bandit on `todo`: in parts of about equal size, one per job, each in as few command lines as fit."""
+    if not todo:
+        return
+    room = argv_budget - _argv_cost([*base, "-o", os.path.join(tempfile.gettempdir(), "p21-bandit-xxxxxxxx.json")])
+    # bandit reads lone-CR line endings (old Mac) wrongly: its `# nosec` scan sees one long line, or a syntax error
+    # where they mix with others. It gets a copy with the newlines Python itself reads there, at the same path.
+    lone_cr = [(f, source) for f, source in todo if _has_lone_cr(source) and not f.rel.startswith("../")]
+    copied = {f.rel for f, _ in lone_cr}
+    plain = [(f, source) for f, source in todo if f.rel not in copied]
+    workers = config.jobs or os.cpu_count() or 1
+    for part in _split([(_target(f), len(source)) for f, source in plain], workers):
+        for batch in _batches(part, room):
+            run.chunks.append(_launch(base, batch, config.root))
+    if lone_cr:
+        run.scratch = tempfile.TemporaryDirectory(prefix="p21-bandit-")
+        folder = Path(run.scratch.name)
+        for f, source in lone_cr:
+            copy = folder / f.rel
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_bytes(source.replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
+        for batch in _batches([_target(f) for f, _ in lone_cr], room):
+            run.chunks.append(_launch(base, batch, folder))
+
+
+def _has_lone_cr(source: bytes) -> bool:
+    return source.count(b"\r") != source.count(b"\r\n")
+
+
+def _split(targets: list[tuple[str, int]], workers: int) -> list[list[str]]:
+    """The targets in up to `workers` parts of about equal size (each file onto the lightest part, largest first),
+    fewer where there is too little code to pay for another process."""
+    count = max(1, min(workers, sum(size for _, size in targets) // SPLIT_BYTES))
+    parts: list[list[str]] = [[] for _ in range(count)]
+    loads = [0] * count
+    for target, size in sorted(targets, key=lambda t: (-t[1], t[0])):
+        lightest = loads.index(min(loads))
+        parts[lightest].append(target)
+        loads[lightest] += size
+    return [sorted(part) for part in parts if part]
 
 
 def _batches(targets: list[str], room: int) -> list[list[str]]:
@@ -147,26 +285,34 @@ def _launch(base: list[str], targets: list[str], cwd: Path) -> _Chunk:
 
 
 def finish(run: BanditRun, config: Config, p21: Sequence[Finding] = ()) -> tuple[GateResult, list[ToolError]]:
-    """Wait for bandit and turn its JSON into the security gate's result and tool errors. A bandit finding that a
-    p21 finding in `p21` already reports (B105 beside SEC002 on the same line) is dropped: one problem, one line."""
-    reports, failures, unknown = [], [], set()
-    for chunk in run.chunks:
-        data, failure, stderr = _collect(chunk, run.module)
-        if failure:
-            failures.append(failure)
-        else:
-            reports.append(data)
-        unknown.update(_UNKNOWN_TEST.findall(stderr))
+    """Wait for bandit and turn its JSON (and the cached answers) into the security gate's result and tool errors.
+    A bandit finding that a p21 finding in `p21` already reports (B105 beside SEC002 on the same line) is dropped:
+    one problem, one line."""
+    reports, failures, stderr = [], [], []
+    try:
+        for chunk in run.chunks:
+            data, failure, chunk_stderr = _collect(chunk, run.module)
+            if failure:
+                failures.append(failure)
+            else:
+                reports.append(data)
+            stderr.append(chunk_stderr)
+    finally:
+        _cleanup(run)
     if failures:
         errors = [ToolError("bandit", "", message) for message in dict.fromkeys(failures)]
         return GateResult("security", Status.ERROR, note="bandit could not run"), errors
-    # bandit only warns about a test id it does not know (a typo in `skips` then skips nothing): we refuse it
-    where = run.config_files[0] if run.config_files else ""
-    config_errors = [
-        ToolError("bandit", where, f"the bandit configuration names `{test}`, which is not a bandit test id (e.g. B101): fix or remove it")
-        for test in sorted(unknown)
-    ]
-    return _gate(_merge(reports), run, config, config_errors, p21)
+    answers = {**run.known, **_answers(reports, run)}
+    verdict = run.verdict or BanditVerdict()
+    if run.chunks:
+        verdict = _verdict("\n".join(stderr))
+    if run.cache is not None:
+        for rel, key in run.keys.items():
+            if rel in answers:
+                run.cache.put(key, answers[rel])
+        if run.chunks:
+            run.cache.put(_verdict_key(run.cache), verdict)
+    return _gate(answers, run, config, _config_errors(verdict, run), p21)
 
 
 def cancel(run: BanditRun) -> None:
@@ -178,6 +324,13 @@ def cancel(run: BanditRun) -> None:
         if chunk.stderr is not None:
             chunk.stderr.close()
         Path(chunk.output).unlink(missing_ok=True)
+    _cleanup(run)
+
+
+def _cleanup(run: BanditRun) -> None:
+    if run.scratch is not None:
+        run.scratch.cleanup()
+        run.scratch = None
 
 
 def _collect(chunk: _Chunk, module: str) -> tuple[dict[str, Any], str, str]:
@@ -206,40 +359,72 @@ def _collect(chunk: _Chunk, module: str) -> tuple[dict[str, Any], str, str]:
     return {}, f"bandit failed (exit {code}): {tail}", stderr
 
 
-def _merge(reports: list[dict[str, Any]]) -> dict[str, Any]:
-    results, errors, files, totals = [], [], set(), Counter()
+def _answers(reports: list[dict[str, Any]], run: BanditRun) -> dict[str, BanditFile]:
+    """bandit's reports split by file: each file bandit was given this run gets its answer."""
+    def rel(name: Any) -> str:
+        normal = os.path.normpath(str(name))
+        return run.by_path.get(normal, Path(normal).as_posix())
+
+    results: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    errors: dict[str, list[str]] = defaultdict(list)
+    metrics: dict[str, dict[str, Any]] = {}
     for data in reports:
-        results.extend(data.get("results", []))
-        errors.extend(data.get("errors", []))
+        for result in data.get("results", []):
+            results[rel(result.get("filename", ""))].append(result)
+        for error in data.get("errors", []):
+            errors[rel(error.get("filename", ""))].append(str(error.get("reason", "unknown error")))
         for name, counts in data.get("metrics", {}).items():
-            if name == "_totals":
-                totals.update({k: v for k, v in counts.items() if isinstance(v, int)})
-            else:
-                files.add(name)
-    return {"results": results, "errors": errors, "files": files, "totals": totals}
+            if name != "_totals" and isinstance(counts, dict):
+                metrics[rel(name)] = counts
+    given = [f.rel for f in run.files if f.rel not in run.known]
+    answers = {}
+    for path in {*given, *results, *errors, *metrics}:
+        ordered = sorted(results[path], key=lambda r: (r.get("line_number", 0), r.get("col_offset", 0), r.get("test_id", "")))
+        occurrences: Counter = Counter()
+        counts = metrics.get(path)
+        answers[path] = BanditFile(
+            scanned=counts is not None,
+            findings=tuple(to_finding(result, path, occurrences) for result in ordered),
+            errors=tuple(errors[path]),
+            nosec=_count(counts, "nosec"),
+            skipped_tests=_count(counts, "skipped_tests"),
+        )
+    return answers
+
+
+def _count(counts: dict[str, Any] | None, name: str) -> int:
+    value = (counts or {}).get(name, 0)
+    return value if isinstance(value, int) else 0
+
+
+def _verdict(stderr: str) -> BanditVerdict:
+    return BanditVerdict(tuple(sorted(set(_UNKNOWN_TEST.findall(stderr)))), _BAD_INI in stderr)
+
+
+def _config_errors(verdict: BanditVerdict, run: BanditRun) -> list[ToolError]:
+    """bandit only warns about these (and then skips nothing, or ignores every setting): we refuse them."""
+    where = run.config_files[0] if run.config_files else ""
+    errors = [
+        ToolError("bandit", where, f"the bandit configuration names `{test}`, which is not a bandit test id (e.g. B101): fix or remove it")
+        for test in verdict.unknown_tests
+    ]
+    if verdict.unreadable_ini:
+        ini = next((c for c in run.config_files if c.endswith(".bandit")), ".bandit")
+        errors.append(ToolError("bandit", ini, "bandit cannot read this file (an ini file with a `[bandit]` section, e.g. "
+                                               "`[bandit]` then `skips = B101,B601`), so it would run without any of "
+                                               "its settings: fix it or remove it"))
+    return errors
 
 
 def _gate(
-    data: dict[str, Any], run: BanditRun, config: Config, config_errors: list[ToolError], p21: Sequence[Finding] = ()
+    answers: dict[str, BanditFile], run: BanditRun, config: Config, config_errors: list[ToolError], p21: Sequence[Finding] = ()
 ) -> tuple[GateResult, list[ToolError]]:
-    def rel(name: str) -> str:
-        normal = os.path.normpath(name)
-        return run.by_path.get(normal, Path(normal).as_posix())
-
-    errors = config_errors + [
-        ToolError("bandit", rel(e.get("filename", "")), _bandit_error(e.get("reason", "unknown error")))
-        for e in data["errors"]
-    ]
+    paths = sorted(answers)
+    errors = config_errors + [ToolError("bandit", path, _bandit_error(reason)) for path in paths for reason in answers[path].errors]
     severity_min, confidence_min = Level.parse(config.bandit_severity), Level.parse(config.bandit_confidence)
-    results = sorted(
-        data["results"], key=lambda r: (rel(r.get("filename", "")), r.get("line_number", 0), r.get("col_offset", 0), r.get("test_id", ""))
-    )
-    occurrences: Counter = Counter()
     findings, below, test_asserts = [], 0, 0
     tests = {f.rel for f in run.files if f.is_test}
-    for result in results:
-        # occurrences count every result, so a fingerprint does not change with the thresholds
-        finding = to_finding(result, rel(result.get("filename", "")), occurrences)
+    for finding in (finding for path in paths for finding in answers[path].findings):
         if finding.code == "B101" and finding.location.path in tests:
             test_asserts += 1  # `assert` is how pytest tests are written (B101 is about asserts in shipped code)
             continue
@@ -253,8 +438,7 @@ def _gate(
 
     active = [f for f in findings if not f.suppressed]
     by_severity = Counter(str(f.severity) for f in active)
-    totals = data["totals"]
-    scanned = len(data["files"])
+    scanned = sum(answer.scanned for answer in answers.values())
     version = bandit_version(run.module)
     metrics = {
         "files": scanned,
@@ -265,8 +449,8 @@ def _gate(
         "repeats_of_p21": len(repeated),
         "asserts_in_tests": test_asserts,
         "suppressed": len(findings) - len(active),
-        "nosec": totals.get("nosec", 0),
-        "skipped_tests": totals.get("skipped_tests", 0),
+        "nosec": sum(answer.nosec for answer in answers.values()),
+        "skipped_tests": sum(answer.skipped_tests for answer in answers.values()),
         "severity_threshold": config.bandit_severity,
         "confidence_threshold": config.bandit_confidence,
         "bandit_version": version,

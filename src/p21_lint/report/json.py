@@ -35,7 +35,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 
 def to_dict(report: Report, **_: Any) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "p21-lint", "version": __version__},
         "verdict": report.verdict,
@@ -48,6 +48,9 @@ def to_dict(report: Report, **_: Any) -> dict[str, Any]:
         "errors": [{"source": e.source, "path": e.path, "message": e.message} for e in report.errors],
         "metrics": report.metrics,
     }
+    if report.shard is not None:  # a `--shard I/N` check: what `p21-lint merge` needs (README "Sharding")
+        out["shard"] = report.shard.to_dict()
+    return out
 
 
 def render(report: Report, **_: Any) -> str:
