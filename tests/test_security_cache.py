@@ -208,11 +208,11 @@ def test_lone_cr_line_endings_are_given_to_bandit_as_python_reads_them(tmp_path)
     assert warm[0].chunks == [] and cold[1:] == warm[1:] == (gate, errors)
 
 
-def test_many_uncached_files_are_split_across_jobs(tmp_path, monkeypatch):
+def test_many_uncached_files_are_split_across_half_the_jobs(tmp_path, monkeypatch):
     root = project(tmp_path, "mixed")
     _, one_process, _ = gate_run(root, {"cache": False, "jobs": 1})
     monkeypatch.setattr(security, "SPLIT_BYTES", 1)  # as if these four small files were a large project
-    config = load_config((root,), overrides={"cache": False, "jobs": 2})
+    config = load_config((root,), overrides={"cache": False, "jobs": 4})  # the libcst pool has the other half
     run = security.start(discover(config), config)
     gate, errors = security.finish(run, config)
 

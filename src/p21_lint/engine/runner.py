@@ -114,32 +114,49 @@ def _metadata(module: cst.Module, visitors: list, on_error: Callable[[object, Ex
         yield
 
 
+# Set in pool workers (engine/pool.py): a process libcst may crash, since the pool recovers from a dead worker.
+CRASH_CONTAINED = False
+
+
+def contain_crashes() -> None:
+    global CRASH_CONTAINED
+    CRASH_CONTAINED = True
+
+
 def parse(source: bytes) -> tuple[cst.Module | None, str]:
     """The libcst tree, or None and why the file cannot be parsed (a message for the user).
 
-    CPython parses first (a fifth of libcst's cost): libcst's native parser overflows its stack on nesting past
-    CPython's limits (about 1,300 brackets, 5,000 unary operators) and takes the whole process down with it, so
-    such a file never reaches libcst. What still crashes it kills one pool worker only (engine/pool.py).
+    libcst's native parser overflows its stack on nesting past CPython's limits (about 1,300 brackets, 5,000 unary
+    operators) and takes the whole process down with it. Where that would be the user's process, CPython parses
+    first (a fifth of libcst's cost) and such a file never reaches libcst; a pool worker parses with libcst at once
+    and CPython is asked only why a file failed (the pool recovers from a dead worker: engine/pool.py).
     """
-    python_says, safe = _python_verdict(source)
+    python_says, safe = (None, True) if CRASH_CONTAINED else _python_verdict(source)
     if not safe:
         return None, python_says
     try:
         return cst.parse_module(source), ""
-    except cst.ParserSyntaxError as exc:
+    except Exception as exc:  # libcst raises a plain SyntaxError for bytes that do not decode, and the like
+        if CRASH_CONTAINED:
+            python_says, _ = _python_verdict(source)
+        return None, _failure(source, python_says, exc)
+
+
+def _failure(source: bytes, python_says: str | None, exc: Exception) -> str:
+    """Why libcst failed, in the words users know best: Python's where it has some."""
+    if isinstance(exc, cst.ParserSyntaxError):
         libcst_says = f"syntax error at line {exc.raw_line}, column {exc.raw_column + 1}: {exc.message}"
         if python_says is None:  # valid Python past one of libcst's own limits (e.g. ~4,000 strings concatenated)
-            return None, f"libcst, the parser p21-lint uses, cannot parse this file although Python can ({libcst_says})"
-        return None, python_says or libcst_says
-    except (RecursionError, MemoryError):
-        return None, f"{TOO_DEEP} to parse"
-    except Exception as exc:  # libcst raises a plain SyntaxError for bytes that do not decode, and the like
-        decode_problem = _decode_problem(source)
-        if decode_problem:
-            return None, decode_problem
-        # libcst's own bugs too: 1.9 fails `t"a" t"b"` (adjacent t-strings, valid 3.14) with "CSTLogicError: Logic error!"
-        libcst_says = f"libcst, the parser p21-lint uses, fails on it ({type(exc).__name__}: {exc})"
-        return None, f"cannot be parsed: {python_says}; {libcst_says}" if python_says else f"{libcst_says}, although Python parses it"
+            return f"libcst, the parser p21-lint uses, cannot parse this file although Python can ({libcst_says})"
+        return python_says or libcst_says
+    if isinstance(exc, (RecursionError, MemoryError)):
+        return f"{TOO_DEEP} to parse"
+    decode_problem = _decode_problem(source)
+    if decode_problem:
+        return decode_problem
+    # libcst's own bugs too: 1.9 fails `t"a" t"b"` (adjacent t-strings, valid 3.14) with "CSTLogicError: Logic error!"
+    libcst_says = f"libcst, the parser p21-lint uses, fails on it ({type(exc).__name__}: {exc})"
+    return f"cannot be parsed: {python_says}; {libcst_says}" if python_says else f"{libcst_says}, although Python parses it"
 
 
 def syntax_problem(source: bytes) -> str:
@@ -166,6 +183,12 @@ def _ast_parse(source: bytes) -> None:
 TOO_DEEP = "too deeply nested"
 # CPython's limits on nesting (tokenizer, parser stack, AST recursion), whatever the version says them in
 _PYTHON_TOO_DEEP = ("too many nested parentheses", "too many levels of indentation", "too complex", "recursion")
+
+
+def python_refuses(source: bytes) -> str:
+    """Python's reason not to hand `source` to libcst at all (nesting past its limits, NUL bytes), or ""."""
+    says, safe = _python_verdict(source)
+    return "" if safe else says or TOO_DEEP
 
 
 def _python_verdict(source: bytes) -> tuple[str | None, bool]:
