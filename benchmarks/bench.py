@@ -4,11 +4,12 @@
     python benchmarks/bench.py --corpus lnbits --runs 5
 
 Corpora come from the package index (sources of released packages) and are unpacked outside this repository
-(~/.cache/p21-lint-bench, or $P21_BENCH_CORPORA): inside it, git would ignore them and p21-lint with them. Tools run as subprocesses of this interpreter's environment; Fixit, if
-missing, is installed there first (`pip install fixit`). Wall time is the median of --runs runs; peak memory is the
-largest resident set of the tool's process tree at any one wait (wait4's ru_maxrss: the largest single process,
-so a process pool's workers are not summed). Ratios are against bandit measured in the same run: they hold across
-machines where seconds do not.
+(~/.cache/p21-lint-bench, or $P21_BENCH_CORPORA): inside it, git would ignore them and p21-lint with them. Tools
+run as subprocesses of this interpreter's environment, except Fixit, which gets a virtualenv of its own under the
+corpora folder (it pins click below what p21-lint's tests use, so it must not share our environment). Wall time
+is the median of --runs runs; peak memory is the largest resident set of the tool's process tree at any one wait
+(wait4's ru_maxrss: the largest single process, so a process pool's workers are not summed). Ratios are against
+bandit measured in the same run: they hold across machines where seconds do not.
 """
 
 from __future__ import annotations
@@ -72,10 +73,15 @@ def run(cmd: list[str], cwd: Path) -> tuple[float, int, int]:
     return elapsed, usage.ru_maxrss // 1024, os.waitstatus_to_exitcode(status)
 
 
+FIXIT = CORPORA / "fixit-venv" / ("Scripts" if os.name == "nt" else "bin") / "python"
+
+
 def ensure_fixit() -> bool:
-    if subprocess.run([sys.executable, "-m", "fixit", "--version"], capture_output=True).returncode == 0:
+    if subprocess.run([FIXIT, "-m", "fixit", "--version"], capture_output=True).returncode == 0:
         return True
-    return subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "fixit"]).returncode == 0
+    if subprocess.run([sys.executable, "-m", "venv", str(FIXIT.parent.parent)]).returncode != 0:
+        return False
+    return subprocess.run([FIXIT, "-m", "pip", "install", "--quiet", "fixit"]).returncode == 0
 
 
 def commands(code: Path, project: Path) -> dict[str, tuple[list[str], bool]]:
@@ -88,7 +94,7 @@ def commands(code: Path, project: Path) -> dict[str, tuple[list[str], bool]]:
         "p21-lint rules only, cold": ([py, "-m", "p21_lint", rel, "--no-security", "--exit-zero"], True),
         "bandit alone": ([py, "-m", "bandit", "-q", "-r", rel, "-f", "json", "-o", os.devnull], False),
         "ruff --select S": ([py, "-m", "ruff", "check", "--no-cache", "--select", "S", "--exit-zero", "--quiet", rel], False),
-        "fixit (built-in rules)": ([py, "-m", "fixit", "lint", rel], False),
+        "fixit (built-in rules)": ([str(FIXIT), "-m", "fixit", "lint", rel], False),
     }
 
 

@@ -39,7 +39,12 @@ class FileContext:
 
     def line(self, node: cst.CSTNode) -> int:
         """The line where `node`'s own syntax starts (a def's `def`, a decorator's `@`); for facts, after the walk."""
-        return self.starts.get(id(node), 0)
+        line = self.starts.get(id(node))
+        if line is None:  # a kind the walk does not record (engine/walk.py LINED)
+            from p21_lint.engine.positions import ranges
+
+            line = self.starts[id(node)] = ranges(self.module, [node])[node].start.line
+        return line
 
     def qualified_name(self, node: cst.BaseExpression) -> str | None:
         return self.names.qualified_name(node)

@@ -107,15 +107,18 @@ class _Hooks:
         self.plans: dict[type, tuple] = {}
 
     def plan(self, cls: type[cst.CSTNode]) -> tuple:
-        """(visit hooks, leave hooks, steps, text field with line breaks) for nodes of `cls`. A step is a field name, a
-        (field, visit hooks, leave hooks) triple for a field with hooks, or None where the node's own syntax starts."""
+        """(visit hooks, leave hooks, steps, whether to record its line, text field with line breaks) for nodes of
+        `cls`. A step is a field name, a (field, visit hooks, leave hooks) triple for a field with hooks, or None
+        where the node's own syntax starts (only where a line is recorded or counted)."""
         name, get = cls.__name__, self.by_name.get
+        record, text = issubclass(cls, LINED), _NEWLINES.get(cls)
         steps = tuple(
             step if step is None or not (get(("visit", name, step)) or get(("leave", name, step)))
             else (step, get(("visit", name, step), []), get(("leave", name, step), []))
             for step in _layout(cls)
+            if step is not None or record or text is not None
         )
-        plan = (get(("visit", name, "")), get(("leave", name, "")), steps, _NEWLINES.get(cls))
+        plan = (get(("visit", name, "")), get(("leave", name, "")), steps, record, text)
         self.plans[cls] = plan
         return plan
 
@@ -128,8 +131,8 @@ def walk(
     tree: cst.CSTNode, visitors: Iterable[object], on_error: Callable[[object, Exception], None]
 ) -> dict[int, int]:
     """Run every visitor's hooks over `tree` (a module, or any node) in one traversal, and return the line where each
-    node's own syntax starts (by `id(node)`; after its blank lines, comments, decorators and opening parentheses: a
-    def's `def`, a decorator's `@`, a call's callee). RecursionError propagates (too deep to analyse)."""
+    node of the LINED kinds starts (by `id(node)`; after its blank lines, comments, decorators and opening
+    parentheses: a def's `def`, a decorator's `@`, a call's callee). RecursionError propagates (too deep to analyse)."""
     hooks = _Hooks(visitors)
     sentinel = _SENTINEL
     starts: dict[int, int] = {}
@@ -146,12 +149,13 @@ def walk(
     def go(node: cst.CSTNode) -> None:
         nonlocal line
         cls = type(node)
-        visit, leave, steps, text = hooks.plans.get(cls) or hooks.plan(cls)
+        visit, leave, steps, record, text = hooks.plans.get(cls) or hooks.plan(cls)
         if visit:
             call(visit, node)
         for step in steps:
             if step is None:  # where the node's own syntax starts
-                starts[id(node)] = line
+                if record:
+                    starts[id(node)] = line
                 if text is not None:  # "" for a Newline, else the field whose text may hold line breaks
                     line += getattr(node, text).count("\n") if text else 1
                 continue
@@ -173,6 +177,11 @@ def walk(
     go(tree)
     return starts
 
+
+# The nodes whose line the walk records (a third of its cost if it did for all): what facts point at. Others are
+# found by FileContext.line with a code generation.
+LINED = (cst.BaseStatement, cst.BaseSmallStatement, cst.Decorator, cst.Call, cst.BaseDictElement, cst.BaseElement,
+         cst.Param)
 
 # Fields that come before a node's own syntax when they lead its field list, where libcst's code generation calls
 # `record_syntactic_position` (what PositionProvider reports as the start; tests/test_walk.py compares).
