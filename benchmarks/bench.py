@@ -77,10 +77,10 @@ FIXIT = CORPORA / "fixit-venv" / ("Scripts" if os.name == "nt" else "bin") / "py
 
 
 def ensure_fixit() -> bool:
+    if not FIXIT.exists() and subprocess.run([sys.executable, "-m", "venv", str(FIXIT.parent.parent)]).returncode != 0:
+        return False
     if subprocess.run([FIXIT, "-m", "fixit", "--version"], capture_output=True).returncode == 0:
         return True
-    if subprocess.run([sys.executable, "-m", "venv", str(FIXIT.parent.parent)]).returncode != 0:
-        return False
     return subprocess.run([FIXIT, "-m", "pip", "install", "--quiet", "fixit"]).returncode == 0
 
 
