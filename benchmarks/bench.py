@@ -7,7 +7,7 @@ Corpora come from the package index (sources of released packages) and are unpac
 (~/.cache/p21-lint-bench, or $P21_BENCH_CORPORA): inside it, git would ignore them and p21-lint with them. Tools
 run as subprocesses of this interpreter's environment, except Fixit, which gets a virtualenv of its own under the
 corpora folder (it pins click below what p21-lint's tests use, so it must not share our environment). Wall time
-is the median of --runs runs; peak memory is the largest resident set of the tool's process tree at any one wait
+is the median of --runs rounds (each command once per round, so ratios compare runs made at the same time); peak memory is the largest resident set of the tool's process tree at any one wait
 (wait4's ru_maxrss: the largest single process, so a process pool's workers are not summed). Ratios are against
 bandit measured in the same run: they hold across machines where seconds do not.
 """
@@ -103,33 +103,38 @@ def bench(name: str, runs: int, with_fixit: bool) -> None:
     project = code.parent
     files, lines = count_lines(code)
     print(f"\n## {SOURCES[name][0]}: {files} files, {lines:,} lines ({os.cpu_count()} CPUs)\n")
-    rows = []
-    for label, (cmd, cold) in commands(code, project).items():
+    todo = {label: spec for label, spec in commands(code, project).items() if with_fixit or "fixit" not in label}
+    for label, (cmd, _) in todo.items():
         if label.startswith("p21-lint"):  # a run that checks nothing would be fast for the wrong reason
             check = subprocess.run([*cmd[:-1], "--format", "json"], cwd=project, capture_output=True, text=True)
             files_checked = json.loads(check.stdout)["metrics"]["files"] if check.stdout else 0
             if files_checked != files:
                 raise SystemExit(f"{label}: checked {files_checked} of {files} files: {check.stderr[-500:]}")
-        if "fixit" in label and not with_fixit:
-            continue
-        times, peaks = [], []
-        if not cold:  # warm runs and tools without our cache: one untimed run first
-            run(cmd, project)
-        for _ in range(runs):
+        else:
+            run(cmd, project)  # untimed: the files in the OS cache for every tool alike
+    # Round by round, every command once per round: a shared machine's speed drifts over minutes, and a ratio is
+    # only fair between runs made at the same time. The warm run follows the cold full gate of its round.
+    times: dict[str, list[float]] = {label: [] for label in todo}
+    peaks: dict[str, int] = dict.fromkeys(todo, 0)
+    for _ in range(runs):
+        for label, (cmd, cold) in todo.items():
             if cold:
                 shutil.rmtree(project / ".p21_cache", ignore_errors=True)
             seconds, peak, _code = run(cmd, project)
-            times.append(seconds)
-            peaks.append(peak)
-        rows.append((label, statistics.median(times), max(peaks)))
-    bandit = next(t for label, t, _ in rows if label == "bandit alone")
+            times[label].append(seconds)
+            peaks[label] = max(peaks[label], peak)
+    bandit = times["bandit alone"]
     print(f"| {'command':<28} | {'median s':>8} | {'x bandit':>8} | {'lines/s':>9} | {'peak MiB':>8} |")
     print(f"|{'-' * 30}|{'-' * 10}|{'-' * 10}|{'-' * 11}|{'-' * 10}|")
-    for label, seconds, peak in rows:
-        print(f"| {label:<28} | {seconds:>8.2f} | {seconds / bandit:>8.2f} | {lines / seconds:>9,.0f} | {peak:>8} |")
-    cold = next(t for label, t, _ in rows if label.endswith("full gate, cold"))
-    warm = next(t for label, t, _ in rows if label.endswith("full gate, warm"))
-    print(f"\nwarm / cold: {warm / cold:.1%}  (target <= 10%);  cold / bandit: {cold / bandit:.2f}  (target <= 1.2)")
+    for label, seconds in times.items():
+        median = statistics.median(seconds)
+        ratio = statistics.median(t / b for t, b in zip(seconds, bandit))  # per round, then the median
+        print(f"| {label:<28} | {median:>8.2f} | {ratio:>8.2f} | {lines / median:>9,.0f} | {peaks[label]:>8} |")
+    cold, warm = times["p21-lint full gate, cold"], times["p21-lint full gate, warm"]
+    warm_share = statistics.median(w / c for w, c in zip(warm, cold))
+    cold_ratio = statistics.median(c / b for c, b in zip(cold, bandit))
+    print(f"\nwarm / cold: {warm_share:.1%}  (target <= 10%);  cold / bandit: {cold_ratio:.2f}  (target <= 1.2)")
+    print("(ratios: the median of each round's ratio)")
 
 
 def main() -> None:
