@@ -76,7 +76,7 @@ def per_file_pass(config: Config, enabled: list[Selection], found: list[SourceFi
     settings = FileSettings(
         rules=tuple((s.rule.code, tuple(sorted(s.options.items()))) for s in enabled if issubclass(s.rule, Rule))
     )
-    cache = Cache.open(config.root / config.cache_dir, settings, _code_version()) if config.cache else None
+    cache = Cache.open(config.root / config.cache_dir, settings, _rule_versions()) if config.cache else None
     results = check_files(files, settings, config.jobs, cache)
     # A partial run (pre-commit's changed files) still reads the rest of the project (no rules: Facts only, cached),
     # because a router is mounted in an unchanged main.py. A shard reads its share of that rest.
@@ -217,12 +217,7 @@ def _legacy_filter(config: Config, errors: list[ToolError]) -> _Legacy:
     return _Legacy(baseline, diff)
 
 
-def _code_version() -> tuple:
-    """What p21-lint's own code is, so an upgrade or an edited install never reuses stale results."""
-    from pathlib import Path
-
+def _rule_versions() -> tuple:
     from p21_lint.engine.registry import all_rules
 
-    package = Path(__file__).parent
-    stamps = tuple((p.relative_to(package).as_posix(), p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(package.rglob("*.py")))
-    return (stamps, tuple((r.code, r.version) for r in all_rules()))
+    return tuple((r.code, r.version) for r in all_rules())

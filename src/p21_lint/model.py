@@ -171,14 +171,6 @@ class Facts:
     def merge(self, fields: dict[str, Any]) -> "Facts":
         return replace(self, **fields) if fields else self
 
-    def to_dict(self) -> dict[str, Any]:
-        """As JSON data: a shard's report carries its files' Facts to `p21-lint merge`."""
-        return to_plain(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Facts":
-        return from_plain(cls, data)
-
 
 @dataclass(frozen=True, slots=True)
 class Suppression:

@@ -1,13 +1,15 @@
 """A content-hash cache of per-file results, so a re-run re-checks only what changed.
 
 Key: the file's bytes, its path and module name, the per-file settings (enabled rules and their options), every
-rule's version and p21-lint's version. An entry is written to a temporary file and renamed into place, so two
+rule's version, p21-lint's version and its own code (each module's size and mtime, so an edited install never
+reuses stale results). An entry is written to a temporary file and renamed into place, so two
 runs at once never see half an entry; an entry that does not load is ignored and recomputed. The security gate
 keeps bandit's per-file answers in the same folder, under its own key and suffix (gates/security.py).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -21,6 +23,12 @@ from p21_lint.model import FileResult
 _GITIGNORE = "# Automatically created by p21-lint.\n*\n"
 
 
+@functools.cache
+def _code_stamp() -> tuple[tuple[str, int, int], ...]:
+    package = Path(__file__).resolve().parent.parent
+    return tuple((p.relative_to(package).as_posix(), p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(package.rglob("*.py")))
+
+
 class Cache:
     def __init__(self, folder: Path, namespace: str, suffix: str = ".pickle") -> None:
         self.folder = folder
@@ -29,7 +37,7 @@ class Cache:
 
     @classmethod
     def open(cls, folder: Path, *parts: object, suffix: str = ".pickle") -> "Cache":
-        text = repr((__version__, *parts))
+        text = repr((__version__, _code_stamp(), *parts))
         return cls(folder, hashlib.sha256(text.encode()).hexdigest()[:16], suffix)
 
     def key(self, rel: str, source: bytes) -> str:

@@ -186,17 +186,14 @@ LINED = (cst.BaseStatement, cst.BaseSmallStatement, cst.Decorator, cst.Call, cst
 # Fields that come before a node's own syntax when they lead its field list, where libcst's code generation calls
 # `record_syntactic_position` (what PositionProvider reports as the start; tests/test_walk.py compares).
 _BEFORE_SYNTAX = frozenset({"leading_lines", "decorators", "lines_after_decorators", "lpar"})
-_BEFORE_OPERATOR = frozenset({"whitespace_before"})  # `a\n or b`: an operator starts at its keyword or symbol
-_OPERATORS = (cst.BaseBinaryOp, cst.BaseBooleanOp, cst.BaseCompOp, cst.BaseUnaryOp, cst.Dot)
 
 
 @functools.cache
 def _layout(cls: type[cst.CSTNode]) -> tuple[str | None, ...]:
     """The child fields of `cls` in visiting order, with None where the node's own syntax starts."""
     fields = child_fields(cls)
-    before = _BEFORE_OPERATOR if issubclass(cls, _OPERATORS) else _BEFORE_SYNTAX
     skip = 0
-    while skip < len(fields) and fields[skip] in before:
+    while skip < len(fields) and fields[skip] in _BEFORE_SYNTAX:
         skip += 1
     return (*fields[:skip], None, *fields[skip:])
 

@@ -10,7 +10,7 @@ patterns written for that (`tests`, `./vendor`, `*/migrations/*`) mean the same 
 bandit's answer for each file is cached (engine/cache.py) under the file's bytes, its path as bandit gets it, the
 bandit configuration's content, bandit's version and plugins, the Python it parses with and p21-lint's version, so
 bandit runs only on the files whose answer is not cached; what it says about its configuration (it only warns) is
-cached under the configuration alone. Many uncached files are split across bandit processes, one per job.
+cached under the configuration alone. Many uncached files are split across bandit processes, one per two jobs.
 
 A hard-coded secret bandit found never reaches the report nor the cache: its message is redacted, its fingerprint is
 computed from the flagged line with string literals blanked, and the Finding is `sensitive` (no renderer prints its
@@ -47,8 +47,7 @@ BANDIT_MODULE = "bandit"
 # Windows caps a whole command line at 32,767 characters; POSIX allows far more (macOS: 1 MiB with the environment).
 ARGV_BUDGET = 24_000 if os.name == "nt" else 200_000
 # Below this much code per process (~1.5 s of bandit's work), another bandit process costs more (~0.4 s to start)
-# than it saves. Split, the check no longer waits for one bandit after the libcst pass (lnbits, 2 MB, 2 cores:
-# a 1.3-2.1 s wait became 0.2 s); on 2 busy cores the total CPU bounds the gain, on more cores it is bandit's half.
+# than it saves.
 SPLIT_BYTES = 400_000
 
 # hardcoded_password_string / _funcarg / _default: their message quotes the secret
@@ -166,7 +165,7 @@ def _open_cache(config: Config, module: str, settings: list[str]) -> Cache:
     ini = _read(config.root / ".bandit") if "--ini" in settings else None
     python = (sys.implementation.name, *sys.version_info[:2])  # bandit parses with this Python's `ast`
     return Cache.open(config.root / config.cache_dir, "bandit", module, bandit_version(module), _plugins(), python,
-                      settings[0::2], repr(table), ini, _code_stamp(), suffix=".bandit")
+                      settings[0::2], repr(table), ini, suffix=".bandit")
 
 
 def _plugins() -> tuple[tuple[str, str, str], ...]:
@@ -175,19 +174,6 @@ def _plugins() -> tuple[tuple[str, str, str], ...]:
 
     groups = ("bandit.plugins", "bandit.blacklists")
     return tuple(sorted((ep.group, ep.name, ep.value) for group in groups for ep in metadata.entry_points(group=group)))
-
-
-def _code_stamp() -> tuple[tuple[str, int, int], ...]:
-    """The modules a cached answer is made with, so an edited install never reuses stale answers."""
-    here = Path(__file__).resolve().parent.parent
-    stamps = []
-    for rel in ("gates/security.py", "engine/fingerprint.py", "model.py"):
-        try:
-            stat = (here / rel).stat()
-            stamps.append((rel, stat.st_size, stat.st_mtime_ns))
-        except OSError:
-            stamps.append((rel, -1, -1))
-    return tuple(stamps)
 
 
 def bandit_config_args(config: Config) -> list[str]:
