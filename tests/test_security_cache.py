@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from p21_lint.cli import main
 from p21_lint.config import load_config
+from p21_lint.engine.pool import check_files
+from p21_lint.engine.runner import FileSettings
 from p21_lint.files import discover
 from p21_lint.gates import security
 from p21_lint.model import Status
@@ -27,15 +31,17 @@ def project(tmp_path: Path, *names: str) -> Path:
 
 
 def gate_run(root: Path, overrides: dict | None = None):
+    """The security gate alone: bandit's checks in the per-file pass (no rules), then the gate."""
     config = load_config((root,), overrides=overrides)
-    run = security.start(discover(config), config)
+    run = security.start(config)
+    check_files(discover(config), FileSettings(rules=()), config.jobs, None, run)
     gate, errors = security.finish(run, config)
     return run, gate, errors
 
 
 def given(run: security.BanditRun) -> list[str]:
-    """The files bandit was started on."""
-    return sorted(arg for chunk in run.chunks for arg in chunk.process.args if arg.startswith("./"))
+    """The files bandit checked in this run (its answer was not cached)."""
+    return run.checked_now
 
 
 def entries(root: Path) -> list[Path]:
@@ -66,7 +72,7 @@ def test_a_warm_run_starts_no_bandit_and_reports_byte_identical_json_without_sto
 
     # the warm run gave bandit nothing to do
     run, _, _ = gate_run(root)
-    assert run.chunks == [] and len(run.known) == len(run.files) == 5
+    assert given(run) == [] and len(run.answers) == len(run.given) == 5
     # and what the cache holds names no secret (nor do p21's own cache entries)
     stored = [p.read_bytes() for p in (root / ".p21_cache").rglob("*") if p.is_file()]
     assert len(entries(root)) == 6  # five files and the verdict on the configuration
@@ -83,7 +89,7 @@ def test_only_a_changed_file_goes_to_bandit_again(tmp_path):
     run, gate, errors = gate_run(root)
     _, uncached, uncached_errors = gate_run(root, {"cache": False})
 
-    assert given(run) == ["./app/db.py"]
+    assert given(run) == ["app/db.py"]
     assert (gate, errors) == (uncached, uncached_errors)
     assert [f.location.line for f in gate.findings if f.code == "B608"] == [2, 7, 11]
 
@@ -93,18 +99,18 @@ def test_the_bandit_configuration_content_is_part_of_the_key(tmp_path):
     _, cold, _ = gate_run(root)
     run, warm, _ = gate_run(root)
 
-    assert run.chunks == [] and warm == cold
+    assert given(run) == [] and warm == cold
     assert warm.metrics["excluded_by_bandit_config"] == 1 and warm.metrics["files"] == 1
     assert {f.code for f in warm.findings} == {"B324"}
 
     (root / "pyproject.toml").write_text('[tool.p21-lint]\n\n[tool.bandit]\nexclude_dirs = ["vendor"]\n')
     run, changed, _ = gate_run(root)
-    assert given(run) == ["./app.py", "./vendor/shell.py"]
+    assert given(run) == ["app.py", "vendor/shell.py"]
     assert {f.code for f in changed.findings} == {"B324", "B101"}
 
     (root / ".bandit").write_text("[bandit]\nskips = B324\n")
     run, with_ini, _ = gate_run(root)
-    assert given(run) == ["./app.py", "./vendor/shell.py"]
+    assert given(run) == ["app.py", "vendor/shell.py"]
     assert {f.code for f in with_ini.findings} == {"B101"}
 
 
@@ -114,16 +120,16 @@ def test_what_bandit_says_about_its_configuration_survives_a_warm_run(tmp_path):
     _, cold, cold_errors = gate_run(root)
     run, warm, warm_errors = gate_run(root)
 
-    assert run.chunks == []
+    assert given(run) == []
     assert (warm, warm_errors) == (cold, cold_errors)
     assert [(e.path, "`B10l`" in e.message) for e in warm_errors] == [("pyproject.toml", True)]
     assert warm.status is Status.ERROR
 
-    # the verdict's entry lost (corrupt): bandit runs again, on one file, to say it again
+    # the verdict's entry lost (corrupt): bandit is set up again to say it again, and checks no file
     [verdict] = [p for p in entries(root) if b"BanditVerdict" in p.read_bytes()]
     verdict.write_bytes(b"\x80\x05 not a pickle")
     run, again, again_errors = gate_run(root)
-    assert len(given(run)) == 1
+    assert given(run) == []
     assert (again, again_errors) == (cold, cold_errors)
 
 
@@ -134,9 +140,9 @@ def test_a_corrupt_entry_is_ignored_and_rewritten(tmp_path):
         path.write_bytes(path.read_bytes()[:20])  # truncated
 
     run, gate, _ = gate_run(root)
-    assert given(run) == ["./app/__init__.py", "./app/checks.py", "./app/db.py", "./app/run.py"]
+    assert given(run) == ["app/__init__.py", "app/checks.py", "app/db.py", "app/run.py"]
     assert gate == cold
-    assert gate_run(root)[0].chunks == []  # and stored again
+    assert given(gate_run(root)[0]) == []  # and stored again
 
 
 def test_no_cache_reads_and_writes_none(tmp_path):
@@ -152,14 +158,18 @@ def test_no_cache_reads_and_writes_none(tmp_path):
 
 def test_two_runs_at_once_share_the_cache(tmp_path):
     root = project(tmp_path, "mixed")
-    config = load_config((root,))
-    first = security.start(discover(config), config)
-    second = security.start(discover(config), config)  # both running bandit now, both to write the same entries
-    one, two = security.finish(first, config), security.finish(second, config)
+    command = [sys.executable, "-m", "p21_lint", "check", str(root), "--format", "json", "--no-style"]
+    # two checks at once, both to write the same entries
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outputs = [run.communicate(timeout=120) for run in runs]
 
-    run, warm, warm_errors = gate_run(root)
-    assert run.chunks == []
-    assert one == two == (warm, warm_errors)
+    assert [run.returncode for run in runs] == [1, 1]
+    assert outputs[0] == outputs[1] and outputs[0][1] == b""
+    run, warm, _ = gate_run(root)
+    assert given(run) == []
+    metrics = next(g for g in json.loads(outputs[0][0])["gates"] if g["name"] == "security")["metrics"]
+    assert metrics["files"] == warm.metrics["files"] == 4
+    assert metrics["findings"] + metrics["repeats_of_p21"] == warm.metrics["findings"]  # the check drops p21's repeats
 
 
 def test_a_malformed_dot_bandit_file_is_refused_not_ignored_cold_and_warm(tmp_path):
@@ -178,7 +188,7 @@ def test_a_malformed_dot_bandit_file_is_refused_not_ignored_cold_and_warm(tmp_pa
     assert "bandit cannot read this file" in error["message"] and "[bandit]" in error["message"]
     assert next(g for g in report["gates"] if g["name"] == "security")["status"] == "error"
     assert {"B101", "B324"} <= {f["code"] for f in report["findings"]}  # what bandit did without the settings
-    assert gate_run(root)[0].chunks == []
+    assert given(gate_run(root)[0]) == []
 
 
 NOSEC = "import subprocess  # nosec B404\n\n\ndef run(cmd):\n    assert cmd\n    return subprocess.call(cmd, shell=True)  # nosec B602\n"
@@ -197,7 +207,7 @@ def test_lone_cr_line_endings_are_given_to_bandit_as_python_reads_them(tmp_path)
 
     run, gate, errors = gate_run(root, {"cache": False})
 
-    assert errors == [] and run.scratch is None  # the copies are gone
+    assert errors == []
     by_file = {path: sorted((f.code, f.location.line, f.location.column, f.message) for f in gate.findings if f.location.path == path)
                for path in ("app/lf.py", "app/mac.py", "app/mixed.py")}
     assert by_file["app/lf.py"] == by_file["app/mac.py"] == by_file["app/mixed.py"] != []
@@ -205,19 +215,4 @@ def test_lone_cr_line_endings_are_given_to_bandit_as_python_reads_them(tmp_path)
     assert gate.metrics["skipped_tests"] == 6
     # and a cached run says the same, cold and warm
     cold, warm = gate_run(root), gate_run(root)
-    assert warm[0].chunks == [] and cold[1:] == warm[1:] == (gate, errors)
-
-
-def test_many_uncached_files_are_split_across_half_the_jobs(tmp_path, monkeypatch):
-    root = project(tmp_path, "mixed")
-    _, one_process, _ = gate_run(root, {"cache": False, "jobs": 1})
-    monkeypatch.setattr(security, "SPLIT_BYTES", 1)  # as if these four small files were a large project
-    config = load_config((root,), overrides={"cache": False, "jobs": 4})  # the libcst pool has the other half
-    run = security.start(discover(config), config)
-    gate, errors = security.finish(run, config)
-
-    assert len(run.chunks) == 2 and errors == []
-    assert gate == one_process
-    assert security._split([("./a.py", 500), ("./b.py", 300), ("./c.py", 200), ("./d.py", 100)], 2) == [
-        ["./a.py", "./d.py"], ["./b.py", "./c.py"]
-    ]
+    assert given(warm[0]) == [] and cold[1:] == warm[1:] == (gate, errors)

@@ -11,8 +11,11 @@ from click.testing import CliRunner
 
 from p21_lint.cli import main
 from p21_lint.config import load_config
+from p21_lint.engine import pool
+from p21_lint.engine.pool import check_files
+from p21_lint.engine.runner import FileSettings
 from p21_lint.files import discover
-from p21_lint.gates import security
+from p21_lint.gates import bandit_scan, security
 from p21_lint.model import Level, Status
 
 FIXTURES = Path(__file__).parent / "fixtures" / "security"
@@ -25,8 +28,10 @@ def project(tmp_path: Path, name: str) -> Path:
 
 
 def run_gate(root: Path, overrides: dict | None = None, **start_options):
+    """The security gate alone: bandit's checks in the per-file pass (no rules), then the gate."""
     config = load_config((root,), overrides=overrides)
-    run = security.start(discover(config), config, **start_options)
+    run = security.start(config, **start_options)
+    check_files(discover(config), FileSettings(rules=()), config.jobs, None, run)
     return security.finish(run, config)
 
 
@@ -145,17 +150,14 @@ def test_per_file_ignores_suppress_bandit_codes(tmp_path):
     assert gate.status is Status.FAIL
 
 
-def test_many_files_are_split_across_bandit_runs_and_merged(tmp_path):
+def test_bandit_in_pool_workers_answers_as_in_this_process(tmp_path, monkeypatch):
     root = project(tmp_path, "mixed")
-    whole, _ = run_gate(root, {"cache": False})
-    config = load_config((root,), overrides={"cache": False})
-    run = security.start(discover(config), config, argv_budget=40)  # room for one path per command line
-    split, errors = security.finish(run, config)
+    inline, inline_errors = run_gate(root, {"cache": False, "jobs": 1})
+    monkeypatch.setattr(pool, "INLINE_BELOW", 1)  # four files, as if a large project: a pool of two workers
+    pooled, pooled_errors = run_gate(root, {"cache": False, "jobs": 2})
 
-    assert len(run.chunks) == 4
-    assert errors == []
-    assert sorted((f.code, f.location, f.fingerprint) for f in split.findings) == sorted((f.code, f.location, f.fingerprint) for f in whole.findings)
-    assert split.metrics == whole.metrics
+    assert pooled_errors == inline_errors == []
+    assert pooled == inline and pooled.findings
 
 
 SECRETS = ("hunter2", "correct-horse-battery", "tr0ub4dor&3")
@@ -195,8 +197,8 @@ def test_a_secret_does_not_feed_the_fingerprint(tmp_path):
 
 
 def test_redaction_blanks_the_quoted_value_and_unfamiliar_messages_lose_every_literal():
-    assert security.redact("Possible hardcoded password: 'it's \"odd\"'", {}) == "Possible hardcoded password: '***'"
-    assert security.redact("Token sk_live_123 found", {3: 'API_TOKEN = "sk_live_123"'}) == "Token *** found"
+    assert bandit_scan.redact("Possible hardcoded password: 'it's \"odd\"'", {}) == "Possible hardcoded password: '***'"
+    assert bandit_scan.redact("Token sk_live_123 found", {3: 'API_TOKEN = "sk_live_123"'}) == "Token *** found"
 
 
 def test_a_file_bandit_cannot_parse_is_a_tool_error_and_exit_2(tmp_path):
@@ -244,7 +246,7 @@ def test_bandit_rejecting_the_project_config_is_a_tool_error_with_its_reason(tmp
     assert result.exit_code == 2
     assert next(g for g in report["gates"] if g["name"] == "security")["status"] == "error"
     [error] = [e for e in report["errors"] if e["source"] == "bandit" and e["path"] == ""]
-    assert error["message"].startswith("bandit failed (exit 2):") and "No tests would be run" in error["message"]
+    assert "selects no test that bandit has" in error["message"] and "`B999` is not a bandit test id" in error["message"]
 
 
 def test_an_unknown_test_id_in_the_bandit_config_is_refused_not_ignored(tmp_path):

@@ -1,6 +1,6 @@
 """One check, start to finish: config -> files -> per-file pass -> project pass -> suppressions -> gates -> Report.
 
-This is the picture in DESIGN.md as code. bandit starts before the libcst pass and runs beside it. The stages after
+This is the picture in DESIGN.md as code. bandit's checks run in the per-file pass, beside the libcst rules. The stages after
 the per-file pass are `conclude`: `p21-lint merge` (merge.py) runs them over the parts of a `--shard I/N` check,
 whose shards stop before the project pass (shard.py).
 """
@@ -47,19 +47,14 @@ def run_check(config: Config, shard: Shard | None = None) -> Report:
     if shard is not None:
         unnamable = [e for e in unnamable if shard.takes(e.path)]
     files = shard.part(found) if shard else found
-    bandit = security.start(files, config) if config.security else None  # runs beside the libcst pass
-    try:
-        return _check(config, enabled, found, files, unnamable, bandit, shard)
-    except BaseException:
-        if bandit is not None:
-            security.cancel(bandit)
-        raise
+    bandit = security.start(config) if config.security else None  # its checks run in the per-file pass
+    return _check(config, enabled, found, files, unnamable, bandit, shard)
 
 
 def _check(config: Config, enabled: list[Selection], found: list[SourceFile], files: list[SourceFile],
            errors: list[ToolError], bandit: security.BanditRun | None, shard: Shard | None) -> Report:
     # 1. the per-file pass: findings, Facts and suppression comments of every checked file
-    checked = per_file_pass(config, enabled, found, files, errors, shard)
+    checked = per_file_pass(config, enabled, found, files, errors, shard, bandit)
     if shard is None:
         return conclude(config, enabled, checked, partial(_security, bandit, config), partial(style.style_gate, files, config))
 
@@ -72,12 +67,12 @@ def _check(config: Config, enabled: list[Selection], found: list[SourceFile], fi
 
 
 def per_file_pass(config: Config, enabled: list[Selection], found: list[SourceFile], files: list[SourceFile],
-                  errors: list[ToolError], shard: Shard | None = None) -> Checked:
+                  errors: list[ToolError], shard: Shard | None = None, bandit: security.BanditRun | None = None) -> Checked:
     settings = FileSettings(
         rules=tuple((s.rule.code, tuple(sorted(s.options.items()))) for s in enabled if issubclass(s.rule, Rule))
     )
     cache = Cache.open(config.root / config.cache_dir, settings, _rule_versions()) if config.cache else None
-    results = check_files(files, settings, config.jobs, cache)
+    results = check_files(files, settings, config.jobs, cache, bandit)
     # A partial run (pre-commit's changed files) still reads the rest of the project (no rules: Facts only, cached),
     # because a router is mounted in an unchanged main.py. A shard reads its share of that rest.
     rest = _rest_of_project(config, found) if _whole_project_codes(enabled) else []

@@ -1,4 +1,8 @@
-"""Run the per-file pass over many files: cache first, then inline for a few files or a process pool for many."""
+"""Run the per-file pass over many files: cache first, then inline for a few files or a process pool for many.
+
+Each file is read once. A job checks it with the libcst rules (unless their answer is cached) and with bandit's
+checks (unless not wanted or cached: gates/security.py decides), in one worker, so the two share every core.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +10,39 @@ import gc
 import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from p21_lint.engine.cache import Cache
 from p21_lint.engine.runner import FileSettings, check_source, contain_crashes, python_refuses
 from p21_lint.files import SourceFile, module_name, read_source
+from p21_lint.gates.bandit_scan import BanditFile, BanditSettings, scan_file
 from p21_lint.model import Facts, FileResult, ToolError
+
+if TYPE_CHECKING:
+    from p21_lint.gates.security import BanditRun
 
 INLINE_BELOW = 24  # starting workers costs more than checking a handful of files
 
-Job = tuple[str, str, bool, bytes]  # rel, module, is_test, source
+Job = tuple[str, str, bool, bytes, bool, bool]  # rel, module, is_test, source, lint (with the rules), scan (with bandit)
+Answer = tuple[FileResult | None, BanditFile | None]
+Settings = tuple[FileSettings, BanditSettings | None]
 
 
-def _run(job: Job, settings: FileSettings) -> FileResult:
-    return check_source(*job, settings)
+def _run(job: Job, settings: Settings) -> Answer:
+    rel, module, is_test, source, lint, scan = job
+    rules, bandit = settings
+    answer = scan_file(bandit, rel, source) if scan and bandit is not None else None
+    return (check_source(rel, module, is_test, source, rules) if lint else None), answer
 
 
-def _run_chunk(args: tuple[list[Job], FileSettings]) -> list[FileResult]:
+def _run_chunk(args: tuple[list[Job], Settings]) -> list[Answer]:
     jobs, settings = args
     return [_run(job, settings) for job in jobs]
 
 
-def check_files(files: list[SourceFile], settings: FileSettings, jobs: int, cache: Cache | None = None) -> list[FileResult]:
+def check_files(files: list[SourceFile], settings: FileSettings, jobs: int, cache: Cache | None = None,
+                bandit: BanditRun | None = None) -> list[FileResult]:
+    """Every file's FileResult, in order; with `bandit`, its answers are recorded there too."""
     results: list[FileResult | None] = [None] * len(files)
     todo: list[tuple[int, Job, str | None]] = []
     for i, f in enumerate(files):
@@ -41,27 +56,31 @@ def check_files(files: list[SourceFile], settings: FileSettings, jobs: int, cach
             continue
         key = cache.key(f.rel, source) if cache else None
         hit = cache.get(key) if cache and key else None
-        if hit is not None:
-            results[i] = hit
-        else:
-            todo.append((i, (f.rel, module, f.is_test, source), key))
+        results[i] = hit
+        scan = bandit is not None and bandit.wants(f, source)
+        if hit is None or scan:
+            todo.append((i, (f.rel, module, f.is_test, source, hit is None, scan), key))
 
-    computed = _compute([job for _, job, _ in todo], settings, jobs)
-    for (i, _, key), result in zip(todo, computed):
-        results[i] = result
-        if cache and key:
-            cache.put(key, result)
+    bandit_settings = bandit.ready(any(job[5] for _, job, _ in todo)) if bandit is not None and files else None
+    computed = _compute([job for _, job, _ in todo], (settings, bandit_settings), jobs)
+    for (i, job, key), (result, answer) in zip(todo, computed):
+        if result is not None:
+            results[i] = result
+            if cache and key:
+                cache.put(key, result)
+        if answer is not None and bandit is not None:
+            bandit.record(job[0], answer)
     return [r for r in results if r is not None]
 
 
-def _compute(jobs_list: list[Job], settings: FileSettings, jobs: int) -> list[FileResult]:
+def _compute(jobs_list: list[Job], settings: Settings, jobs: int) -> list[Answer]:
     workers = jobs or os.cpu_count() or 1
     if workers == 1 or len(jobs_list) < INLINE_BELOW:
         return [_run(job, settings) for job in jobs_list]
     return _pooled(jobs_list, settings, workers)
 
 
-def _pooled(jobs_list: list[Job], settings: FileSettings, workers: int) -> list[FileResult]:
+def _pooled(jobs_list: list[Job], settings: Settings, workers: int) -> list[Answer]:
     """The results in order. libcst is native code: an input that crashes it (a segfault, an abort) kills a worker
     and breaks the pool, so the files left unanswered run again in a new pool, halved until the culprit is alone."""
     answers = _pool_round(jobs_list, settings, workers)
@@ -69,7 +88,7 @@ def _pooled(jobs_list: list[Job], settings: FileSettings, workers: int) -> list[
     if not lost:
         return answers  # type: ignore[return-value]
     if len(lost) == 1 and len(jobs_list) == 1:
-        redo = [_crashed(lost[0])]
+        redo = [_crashed(lost[0], settings)]
     elif len(lost) == len(jobs_list):  # the crash came before any answer
         half = len(lost) // 2
         redo = _pooled(lost[:half], settings, workers) + _pooled(lost[half:], settings, workers)
@@ -79,11 +98,11 @@ def _pooled(jobs_list: list[Job], settings: FileSettings, workers: int) -> list[
     return [answer if answer is not None else next(again) for answer in answers]
 
 
-def _pool_round(jobs_list: list[Job], settings: FileSettings, workers: int) -> list[FileResult | None]:
+def _pool_round(jobs_list: list[Job], settings: Settings, workers: int) -> list[Answer | None]:
     # chunks keep pickling overhead low; many small ones keep every worker busy to the end
     size = max(1, min(16, len(jobs_list) // (workers * 8)))
     chunks = [jobs_list[i : i + size] for i in range(0, len(jobs_list), size)]
-    answers: list[FileResult | None] = []
+    answers: list[Answer | None] = []
     with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker) as pool:
         futures = []
         for chunk in chunks:
@@ -104,20 +123,20 @@ def _start_worker() -> None:
     # what the worker inherited (modules, rule tables) lives as long as it does: the collector need not rescan it
     # for every tree a parse builds (a tenth of the per-file pass went to collections over it)
     gc.freeze()
-    # bandit runs beside the pool in one process per two cores: the workers yield to it, so it is not the last to
-    # finish (fair shares made bandit, then alone, the long pole of a cold full gate: lnbits ~11.5 s against ~10)
-    if hasattr(os, "nice"):
-        os.nice(5)
 
 
-def _crashed(job: Job) -> FileResult:
-    rel, module, is_test, source = job
+def _crashed(job: Job, settings: Settings) -> Answer:
+    """The answer for a file that killed a worker: bandit's checks, on CPython's own parser, are safe here."""
+    rel, module, is_test, source, lint, scan = job
+    answer = _run((rel, module, is_test, source, False, scan), settings)[1]
+    if not lint:
+        return None, answer
     refusal = python_refuses(source)  # nesting past libcst's limits: Python's parser says so without crashing
     if refusal:
-        return FileResult(rel, facts=Facts(rel, module, is_test), errors=(ToolError("parse", rel, refusal),))
+        return FileResult(rel, facts=Facts(rel, module, is_test), errors=(ToolError("parse", rel, refusal),)), answer
     error = ToolError("crash", rel, "checking this file killed p21-lint's worker process (libcst's native parser "
                       "crashed or ran out of memory on it); the other files were checked. Please report this file.")
-    return FileResult(rel, facts=Facts(rel, module, is_test), errors=(error,))
+    return FileResult(rel, facts=Facts(rel, module, is_test), errors=(error,)), answer
 
 
 def flatten(results: Iterable[FileResult]) -> tuple[list, list, dict]:
