@@ -207,3 +207,13 @@ def test_a_fact_can_ask_the_line_of_any_node():
     call = module.body[0].body[0].value.elements[1].value
     attribute = call.args[0].value  # not a kind the walk records: found by code generation
     assert (context.line(call), context.line(attribute), context.line(attribute.attr)) == (3, 4, 4)
+
+
+def test_a_parse_without_libcst_s_node_checks_builds_the_same_trees_and_the_checks_come_back():
+    from p21_lint.engine.runner import parse
+
+    for name, source in SOURCES:
+        trusted, _ = parse(source.encode())
+        assert trusted is not None and trusted.deep_equals(cst.parse_module(source)), name
+    with pytest.raises(cst.CSTValidationError):  # a node built anywhere else is still checked
+        cst.Name("not a name")

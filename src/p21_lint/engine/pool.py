@@ -99,23 +99,37 @@ def _pooled(jobs_list: list[Job], settings: Settings, workers: int) -> list[Answ
 
 
 def _pool_round(jobs_list: list[Job], settings: Settings, workers: int) -> list[Answer | None]:
-    # chunks keep pickling overhead low; many small ones keep every worker busy to the end
-    size = max(1, min(16, len(jobs_list) // (workers * 8)))
-    chunks = [jobs_list[i : i + size] for i in range(0, len(jobs_list), size)]
-    answers: list[Answer | None] = []
+    answers: list[Answer | None] = [None] * len(jobs_list)
+    chunks = _chunks(jobs_list, workers)
     with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker) as pool:
         futures = []
         for chunk in chunks:
             try:
-                futures.append(pool.submit(_run_chunk, (chunk, settings)))
+                futures.append(pool.submit(_run_chunk, ([jobs_list[i] for i in chunk], settings)))
             except BrokenProcessPool:  # a worker died while the rest was still being handed out
                 futures.append(None)
         for chunk, future in zip(chunks, futures):
             try:
-                answers.extend(future.result() if future else [None] * len(chunk))
+                for i, answer in zip(chunk, future.result() if future else ()):
+                    answers[i] = answer
             except BrokenProcessPool:
-                answers.extend([None] * len(chunk))
+                pass  # unanswered: run again
     return answers
+
+
+def _chunks(jobs_list: list[Job], workers: int) -> list[list[int]]:
+    """The jobs' indices in chunks, largest files first and by size: chunks keep pickling overhead low, and a
+    tail of small ones keeps every worker busy to the end (one large file left last would run alone)."""
+    budget = sum(len(job[3]) for job in jobs_list) / (workers * 8)
+    chunks: list[list[int]] = []
+    size = budget
+    for i in sorted(range(len(jobs_list)), key=lambda i: -len(jobs_list[i][3])):
+        if size >= budget or len(chunks[-1]) >= 16:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(i)
+        size += len(jobs_list[i][3])
+    return chunks
 
 
 def _start_worker() -> None:

@@ -135,11 +135,29 @@ def parse(source: bytes) -> tuple[cst.Module | None, str]:
     if not safe:
         return None, python_says
     try:
-        return cst.parse_module(source), ""
+        with _unvalidated():
+            return cst.parse_module(source), ""
     except Exception as exc:  # libcst raises a plain SyntaxError for bytes that do not decode, and the like
         if CRASH_CONTAINED:
             python_says, _ = _python_verdict(source)
         return None, _failure(source, python_says, exc)
+
+
+@contextlib.contextmanager
+def _unvalidated() -> Iterator[None]:
+    """libcst checks every node it constructs (`CSTNode.__post_init__` calls `_validate`), a sixth of a parse, though
+    its parser builds only what the grammar allows (libcst's own comment there suggests skipping it for parsed
+    trees). Nodes built anywhere else (`--fix`) are still checked."""
+    validate = cst.CSTNode.__post_init__
+    cst.CSTNode.__post_init__ = _trusted  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        cst.CSTNode.__post_init__ = validate  # type: ignore[method-assign]
+
+
+def _trusted(self: cst.CSTNode) -> None:
+    pass
 
 
 def _failure(source: bytes, python_says: str | None, exc: Exception) -> str:
@@ -154,7 +172,7 @@ def _failure(source: bytes, python_says: str | None, exc: Exception) -> str:
     decode_problem = _decode_problem(source)
     if decode_problem:
         return decode_problem
-    # libcst's own bugs too: 1.9 fails `t"a" t"b"` (adjacent t-strings, valid 3.14) with "CSTLogicError: Logic error!"
+    # libcst's own bugs too (1.9's node checks failed `t"a" t"b"`, adjacent t-strings, with "CSTLogicError")
     libcst_says = f"libcst, the parser p21-lint uses, fails on it ({type(exc).__name__}: {exc})"
     return f"cannot be parsed: {python_says}; {libcst_says}" if python_says else f"{libcst_says}, although Python parses it"
 
