@@ -110,3 +110,23 @@ def test_bandit_in_process_says_what_the_bandit_command_says(tmp_path, case):
     assert ours == theirs
     assert any(findings for _, findings, *_ in ours.values())  # each case has something to compare
 
+
+
+def test_a_bandit_test_that_crashes_is_a_tool_error_not_a_silent_miss(tmp_path):
+    """bandit only logs a test of its that raised and goes on: the file was not fully checked, so the gate says so
+    (Netflix/lemur#3391 asked bandit for the same). `mark_safe(**kw)` makes bandit 1.9's django_mark_safe raise."""
+    (tmp_path / "pyproject.toml").write_text("[tool.p21-lint]\n")
+    (tmp_path / "views.py").write_text(
+        "import subprocess\nfrom django.utils.safestring import mark_safe\n\n\ndef show(kw):\n"
+        "    subprocess.call(kw['cmd'], shell=True)\n    return mark_safe(**kw)\n"
+    )
+    config = load_config((tmp_path,), overrides={"cache": False})
+    run = security.start(config)
+    check_files(discover(config), FileSettings(rules=()), 1, None, run)
+    gate, errors = security.finish(run, config)
+
+    [error] = errors
+    assert error.path == "views.py" and "its test django_mark_safe crashed at line 7" in error.message
+    assert '`skips = ["B703"]` in [tool.bandit]' in error.message
+    assert gate.status.value == "error"
+    assert {"B602", "B308"} <= {f.code for f in gate.findings}  # what its other tests found is still reported

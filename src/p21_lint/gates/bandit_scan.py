@@ -90,10 +90,41 @@ class Bandit:
     tests: Any  # bandit.core.test_set.BanditTestSet
     excluded: tuple[str, ...]  # path globs and substrings, as bandit's `discover_files` matches them
     ignore_nosec: bool
+    test_ids: dict[str, str]  # plugin name -> test id, to name a test that crashed
     api: Any  # the bandit modules `scan` uses
 
 
 _LOADED: dict[BanditSettings, Bandit] = {}  # per process; a forked pool worker inherits its parent's
+
+
+class _Crashes(logging.Handler):
+    """bandit's tests that raised on the file being scanned: bandit logs them (`Bandit internal error running: ...`)
+    and goes on, so the file was not fully checked."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name == "bandit.core.tester":
+            self.messages.append(record.getMessage().split("Traceback", 1)[0].strip())
+
+
+_CRASH = re.compile(r"running: (?P<test>\S+) on file .* at line (?P<line>\d+): (?P<error>.*)", re.DOTALL)
+
+
+def _crash_reason(message: str, test_ids: dict[str, str]) -> str:
+    """bandit's log line about a test that raised, as a reason fit for the user."""
+    match = _CRASH.search(message)
+    if not match:
+        return f"one of its tests crashed, so the file is not fully checked ({message})"
+    test = match["test"]
+    skip = f" (`skips = [\"{test_ids[test]}\"]` in [tool.bandit] stops running it)" if test in test_ids else ""
+    return (f"its test {test} crashed at line {match['line']} ({match['error'].strip()}), a bug in bandit, so that test "
+            f"did not check this file; its other tests did{skip}")
+
+
+_CRASHES = _Crashes()
 
 
 def load(settings: BanditSettings) -> Bandit:
@@ -123,12 +154,12 @@ def _load(settings: BanditSettings) -> Bandit:
         raise BanditUnavailable(f"bandit is not installed in this environment ({sys.executable}): pip install bandit") from exc
     finally:
         logging.disable(quiet)
-    # bandit logs its warnings (a `# nosec` naming no test, say) for a terminal: here they would reach the user's
-    # stderr, or pytest's log capture, from the middle of a report
+    # bandit logs for a terminal: here its warnings (a `# nosec` naming no test, say) would reach the user's stderr,
+    # or pytest's log capture, from the middle of a report. Its errors are kept: a test of its that crashed.
     logger = logging.getLogger("bandit")
     logger.propagate = False
-    if not logger.handlers:
-        logger.addHandler(logging.NullHandler())
+    if _CRASHES not in logger.handlers:
+        logger.addHandler(_CRASHES)
 
     ini: dict[str, str] | None = {}
     if settings.ini:
@@ -163,7 +194,8 @@ def _load(settings: BanditSettings) -> Bandit:
     for path in (options.get("exclude") or ",".join(constants.EXCLUDE)).split(","):
         excluded.append(os.path.join(path, "*") if os.path.isdir(os.path.join(settings.root, path)) else path)
     api = _Api(manager, meta_ast, metrics, node_visitor, docs_utils)
-    return Bandit(settings, verdict, tests, tuple(excluded), bool(options.get("ignore-nosec")), api)
+    test_ids = {name: getattr(p.plugin, "_test_id", "") for name, p in extension_loader.MANAGER.plugins_by_name.items()}
+    return Bandit(settings, verdict, tests, tuple(excluded), bool(options.get("ignore-nosec")), test_ids, api)
 
 
 @dataclass(frozen=True)
@@ -197,6 +229,7 @@ def scan(bandit: Bandit, rel: str, source: bytes) -> BanditFile:
     counts = api.metrics.Metrics()
     counts.begin(name)
     data = io.BytesIO(source)
+    _CRASHES.messages.clear()
     try:
         nosec = {} if bandit.ignore_nosec else _nosec_lines(source, api.manager._parse_nosec_comment)
         visitor = api.node_visitor.BanditNodeVisitor(name, data, api.meta_ast.BanditMetaAst(), bandit.tests, False, nosec, counts)
@@ -214,6 +247,7 @@ def scan(bandit: Bandit, rel: str, source: bytes) -> BanditFile:
     return BanditFile(
         scanned=True,
         findings=tuple(to_finding(issue, rel, lines, occurrences) for issue in issues),
+        errors=tuple(_crash_reason(message, bandit.test_ids) for message in _CRASHES.messages),
         nosec=counts.current["nosec"],
         skipped_tests=counts.current["skipped_tests"],
     )
