@@ -8,6 +8,7 @@ suppressions used and unused, a file that does not parse, routes and a test call
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import p21_lint
 from p21_lint.cli import main
 from p21_lint.engine.pool import INLINE_BELOW
 
@@ -167,3 +169,27 @@ def test_reports_are_byte_identical_across_jobs_caches_and_hash_seeds(project, t
     for code in ("ERR001", "SQL001", "SEC001", "SEC002", "SEC003", "SEC005", "AUTH001", "TEST001", "P21002", "B602", "B301"):
         assert f'"code": "{code}"' in text, code
     assert '"path": "app/broken.py"' in text
+
+
+def test_a_fresh_install_of_the_same_code_reuses_the_cache_and_an_edited_one_does_not(project, tmp_path):
+    """A CI job restores the cache folder into a fresh checkout and install: new files, new mtimes, the same code."""
+    cache = tmp_path / "cache"
+    installed = tmp_path / "site" / "p21_lint"
+    shutil.copytree(Path(p21_lint.__file__).parent, installed, copy_function=shutil.copy,  # copies get new mtimes
+                    ignore=shutil.ignore_patterns("__pycache__"))
+
+    def run_from(site: Path) -> bytes:
+        env = {**os.environ, "PYTHONPATH": str(site), "NO_COLOR": "1"}
+        proc = subprocess.run([sys.executable, "-m", "p21_lint", str(project), "--format", "json", "--no-security",
+                               "--cache-dir", str(cache)], capture_output=True, env=env, timeout=300, check=False)
+        assert proc.returncode == 2 and proc.stderr == b"", proc.stderr.decode(errors="replace")
+        return proc.stdout
+
+    first = in_process(project, tmp_path / "1.sarif", "--no-security", "--cache-dir", str(cache))[0]
+    stored = cache_entries(cache)
+    assert run_from(installed.parent) == first
+    assert cache_entries(cache) == stored  # nothing computed again
+
+    (installed / "engine" / "walk.py").write_text((installed / "engine" / "walk.py").read_text() + "\n# edited\n")
+    assert run_from(installed.parent) == first
+    assert len(set(cache_entries(cache)) - set(stored)) == len(stored)  # every file computed again, under new keys

@@ -16,13 +16,12 @@ import sys
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree  # nosec B405 - _load_xml refuses entity declarations before parsing
 
-import coverage
-from coverage.exceptions import CoverageException
-from coverage.python import PythonFileReporter
-from coverage.results import analysis_from_file_reporter
+# coverage.py is imported where data is read, so a check without a coverage threshold never pays for it
+if TYPE_CHECKING:
+    import coverage
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -149,6 +148,9 @@ def find_config_file(root: Path) -> Path | None:
 
 
 def project_settings(root: Path) -> Settings:
+    import coverage
+    from coverage.exceptions import CoverageException
+
     config_file = find_config_file(root)
     try:
         with warnings.catch_warnings():  # coverage warns about unknown options: not ours to report
@@ -227,6 +229,9 @@ def load(path: Path) -> Dataset:
 
 
 def _load_sqlite(path: Path) -> Dataset:
+    import coverage
+    from coverage.exceptions import CoverageException
+
     data = coverage.CoverageData(basename=str(path))
     try:
         data.read()
@@ -374,12 +379,18 @@ def measure(dataset: Dataset, entry: Entry, source: Path, rel: str, settings: Se
 
 def unmeasured(source: Path, rel: str, settings: Settings, branch: bool) -> FileCoverage:
     """A file the data never saw: every statement (and branch) missed, counted by coverage.py's parser."""
+    import coverage
+
     empty = coverage.CoverageData(no_disk=True)
     (empty.add_arcs if branch else empty.add_lines)({})  # type: ignore[operator]
     return replace(_analyse(empty, str(source), source, rel, settings), measured=False)
 
 
 def _analyse(data: coverage.CoverageData, recorded: str, source: Path, rel: str, settings: Settings) -> FileCoverage:
+    from coverage.exceptions import CoverageException
+    from coverage.python import PythonFileReporter
+    from coverage.results import analysis_from_file_reporter
+
     try:
         reporter = PythonFileReporter(str(source), settings.coverage)
         analysis = analysis_from_file_reporter(data, settings.precision, reporter, recorded)

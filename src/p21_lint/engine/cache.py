@@ -1,9 +1,9 @@
 """A content-hash cache of per-file results, so a re-run re-checks only what changed.
 
 Key: the file's bytes, its path and module name, the per-file settings (enabled rules and their options), every
-rule's version, p21-lint's version and its own code (each module's size and mtime, so an edited install never
-reuses stale results). An entry is written to a temporary file and renamed into place, so two
-runs at once never see half an entry; an entry that does not load is ignored and recomputed. The security gate
+rule's version, p21-lint's version and its own code (a digest of every module's text, so an edited install never
+reuses stale results and a fresh install of the same code reuses them all). An entry is written to a temporary
+file and renamed into place, so two runs at once never see half an entry; an entry that does not load is ignored and recomputed. The security gate
 keeps bandit's per-file answers in the same folder, under its own key and suffix (gates/security.py).
 """
 
@@ -24,9 +24,14 @@ _GITIGNORE = "# Automatically created by p21-lint.\n*\n"
 
 
 @functools.cache
-def _code_stamp() -> tuple[tuple[str, int, int], ...]:
+def _code_stamp() -> str:
+    """A digest of every p21-lint module's text: an edited install never reuses stale results, and a fresh install
+    of the same code (a CI job restoring its cache folder) reuses them all."""
     package = Path(__file__).resolve().parent.parent
-    return tuple((p.relative_to(package).as_posix(), p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(package.rglob("*.py")))
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 class Cache:

@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from coverage.results import should_fail_under
-
 from p21_lint.analysis import coverage_data as cd
 from p21_lint.config import Config
 from p21_lint.diff import ChangedLines
@@ -94,6 +92,8 @@ class Threshold:
     precision: int
 
     def fails(self, numbers: cd.Numbers) -> bool:
+        from coverage.results import should_fail_under  # imported only where a threshold is checked
+
         return should_fail_under(numbers.percent, self.minimum, self.precision)
 
     def show(self, value: float) -> str:
