@@ -18,7 +18,6 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, replace
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -193,6 +192,8 @@ def digest(config: Config) -> str:
 
 
 def _version(package: str) -> str:
+    from importlib import metadata  # only a shard's digest needs it: a plain check does not pay for the import
+
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:

@@ -109,6 +109,7 @@ def _where_key(where: str) -> tuple[str, int]:
 def _finish(drafts: list[Draft], judge: AuthJudge) -> list[RouteRow]:
     seen: set[tuple] = set()
     rows = []
+    advice: dict[str, str] = {}  # one suggestion per kind of route: every route is judged by now
     for d in drafts:
         key = (d.method, d.path, d.handler, d.registered)
         if key in seen:  # the same router reached twice the same way
@@ -120,11 +121,17 @@ def _finish(drafts: list[Draft], judge: AuthJudge) -> list[RouteRow]:
             method=d.method, path=d.path, file=d.file, line=d.line, handler=d.handler, framework=d.framework,
             registered=d.registered, name=d.name, authenticated=bool(evidence), public=bool(public_reason),
             auth_evidence=evidence, public_reason=public_reason,
-            suggestion=judge.suggestion(d.suggestion or d.framework), notes=tuple(dict.fromkeys(d.notes)),
+            suggestion=_advice(advice, judge, d.suggestion or d.framework), notes=tuple(dict.fromkeys(d.notes)),
             decl_line=d.decl_line,
         ))
     rows.sort(key=lambda r: (r.path, METHOD_ORDER.get(r.method, 99), r.file, r.line))
     return rows
+
+
+def _advice(advice: dict[str, str], judge: AuthJudge, kind: str) -> str:
+    if kind not in advice:
+        advice[kind] = judge.suggestion(kind)
+    return advice[kind]
 
 
 # -- tests' requests ---------------------------------------------------------------------------------------------------
