@@ -157,3 +157,24 @@ def test_cli_diff_previews_and_fix_rewrites(tmp_path):
     assert fixed.exit_code == 0, fixed.output
     assert '"SELECT * FROM users WHERE name = ?", (name,)' in db.read_text()
     assert CliRunner().invoke(main, ["check", str(tmp_path), "--diff"]).exit_code == 0  # nothing left to fix
+
+
+def test_fix_with_a_shard_fixes_only_the_shard_s_files(tmp_path):
+    from click.testing import CliRunner
+
+    from p21_lint.cli import main
+    from p21_lint.shard import Shard
+
+    (tmp_path / "pyproject.toml").write_text("[tool.p21-lint]\nsecurity = false\n")
+    query = 'import sqlite3\n\n\ndef find(conn: sqlite3.Connection, name):\n    return conn.execute(f"SELECT * FROM users WHERE name = \'{name}\'").fetchall()\n'
+    names = [f"db_{i}.py" for i in range(6)]
+    for name in names:
+        (tmp_path / name).write_text(query)
+    first = Shard(1, 2)
+    mine = {n for n in names if first.takes(n)}
+    assert mine and mine != set(names)  # both shards hold some
+
+    CliRunner().invoke(main, ["check", str(tmp_path), "--fix", "--no-cache", "--shard", "1/2", "--format", "json"])
+
+    fixed = {n for n in names if "?" in (tmp_path / n).read_text()}
+    assert fixed == mine  # the other job of the matrix fixes the rest

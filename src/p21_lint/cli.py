@@ -139,7 +139,7 @@ def check(paths: tuple[str, ...], config_file: str | None, select: tuple[str, ..
     if no_coverage:  # no thresholds: the gate reports itself skipped
         config = replace(config, min_coverage=None, min_diff_coverage=None, coverage=replace(config.coverage, business_logic=()))
     if fix or show_diff:
-        _apply_fixes(config, write=not show_diff)
+        _apply_fixes(config, write=not show_diff, shard=shard)
     try:
         report = run_check(config, shard)
     except ConfigError as exc:
@@ -193,14 +193,16 @@ def _emit(report: Any, root: Path, fmt: str, targets: list[tuple[str, Path]], sh
     sys.exit(0 if code == 1 and exit_zero else code)
 
 
-def _apply_fixes(config: Any, write: bool) -> None:
-    """--diff: print what --fix would change and exit (1 if anything); --fix: write it, then the check runs."""
+def _apply_fixes(config: Any, write: bool, shard: Any = None) -> None:
+    """--diff: print what --fix would change and exit (1 if anything); --fix: write it, then the check runs. With
+    --shard, only the shard's files: the other jobs of the matrix fix theirs."""
     import difflib
 
     from p21_lint.files import discover
     from p21_lint.fix import fix_files
 
-    changed = fix_files(discover(config), write)
+    files = discover(config)
+    changed = fix_files(shard.part(files) if shard else files, write)
     count = sum(n for *_, n in changed)
     files = f"{len(changed)} file{'s' if len(changed) != 1 else ''}"
     if write:
