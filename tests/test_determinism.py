@@ -193,3 +193,16 @@ def test_a_fresh_install_of_the_same_code_reuses_the_cache_and_an_edited_one_doe
     (installed / "engine" / "walk.py").write_text((installed / "engine" / "walk.py").read_text() + "\n# edited\n")
     assert run_from(installed.parent) == first
     assert len(set(cache_entries(cache)) - set(stored)) == len(stored)  # every file computed again, under new keys
+
+
+def test_a_warm_run_never_loads_libcst(project, tmp_path):
+    """Importing libcst is a third of a re-run whose every answer is cached (p21_lint/cst.py): such a run skips it."""
+    cache = tmp_path / "cache"
+    args = [str(project), "--format", "json", "--cache-dir", str(cache)]
+    cold = in_process(project, tmp_path / "1.sarif", "--cache-dir", str(cache))[0]
+    script = ("import sys\nfrom p21_lint.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+              "print('libcst loaded' if 'libcst' in sys.modules else 'libcst not loaded', file=sys.stderr)\n")
+    proc = subprocess.run([sys.executable, "-c", script, *args, "--output", f"sarif:{tmp_path / '2.sarif'}"],
+                          capture_output=True, timeout=300, check=False)
+    assert proc.stdout == cold
+    assert proc.stderr.decode().strip() == "libcst not loaded"

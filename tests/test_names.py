@@ -8,6 +8,7 @@ import libcst as cst
 import pytest
 
 from p21_lint.analysis.names import NameTracker, absolute_module, dotted
+from p21_lint.engine.walk import walk
 
 
 class Calls(cst.BatchableCSTVisitor):
@@ -33,8 +34,12 @@ def resolve(source: str, module: str = "app.main", is_package: bool = False) -> 
 def track(source: str, module: str = "app.main", is_package: bool = False) -> dict[str, tuple[str | None, str]]:
     tracker = NameTracker(module, is_package)
     calls = Calls(tracker)
-    cst.MetadataWrapper(cst.parse_module(textwrap.dedent(source)), unsafe_skip_copy=True).visit_batched([tracker, calls])
+    walk(cst.parse_module(textwrap.dedent(source)), [tracker, calls], _raise)
     return calls.seen
+
+
+def _raise(visitor: object, exc: Exception) -> None:
+    raise exc
 
 
 def test_imports_and_aliases():
@@ -290,5 +295,5 @@ def test_scope_path_names_the_enclosing_class_and_function():
 def test_module_bindings_are_what_the_module_imports_not_what_it_defines():
     tracker = NameTracker("app.main", False)
     module = cst.parse_module("import os\nfrom fastapi import FastAPI as F\nX = F\napp = F()\ndef handler():\n    import json\n")
-    cst.MetadataWrapper(module, unsafe_skip_copy=True).visit_batched([tracker])
+    walk(module, [tracker], _raise)
     assert tracker.module_bindings() == {"os": "os", "F": "fastapi.FastAPI", "X": "fastapi.FastAPI"}

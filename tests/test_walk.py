@@ -9,7 +9,7 @@ import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from p21_lint.engine.positions import ranges
-from p21_lint.engine.walk import LINED, child_fields, walk
+from p21_lint.engine.walk import child_fields, lined, walk
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -152,7 +152,7 @@ def test_lines_are_where_position_provider_starts_every_statement_call_and_eleme
         starts = walk(module, [], lambda v, e: None)
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         for node, where in positions.items():
-            if not isinstance(node, LINED):
+            if not isinstance(node, lined()):
                 assert id(node) not in starts  # FileContext.line finds those with a code generation
                 continue
             assert starts[id(node)] == where.start.line, (name, type(node).__name__, cst.Module([]).code_for_node(node)[:60])

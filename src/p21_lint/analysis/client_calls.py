@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import libcst as cst
-
+from p21_lint import cst
 from p21_lint.analysis.collector import FactCollector
 from p21_lint.analysis.names import dotted
 from p21_lint.analysis.routes import exprs

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import libcst as cst
-
 if TYPE_CHECKING:
     from p21_lint.engine.context import FileContext
 
 
-class FactCollector(cst.BatchableCSTVisitor):
+class FactCollector:
+    """Reads Facts from a file in the walk (engine/walk.py), with libcst's hook names, like a rule."""
+
     TRIGGERS: ClassVar[tuple[bytes, ...]] = ()
 
     def __init__(self, context: FileContext) -> None:
-        super().__init__()
         self.context = context
 
     @classmethod

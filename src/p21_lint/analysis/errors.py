@@ -15,8 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import libcst as cst
-
+from p21_lint import cst
 from p21_lint.analysis.collector import FactCollector
 from p21_lint.analysis.web import (
     HANDLER_METHODS,

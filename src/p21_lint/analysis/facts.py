@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import libcst as cst
-
+from p21_lint import cst
+from p21_lint.analysis.client_calls import ClientCalls
 from p21_lint.analysis.collector import FactCollector
 from p21_lint.analysis.errors import ErrorFacts
-from p21_lint.analysis.client_calls import ClientCalls
 from p21_lint.analysis.routes.django import DjangoUrls
 from p21_lint.analysis.routes.registrations import Registrations
 from p21_lint.analysis.routes.symbols import Symbols

@@ -12,7 +12,7 @@ from __future__ import annotations
 import builtins
 from dataclasses import dataclass, field
 
-import libcst as cst
+from p21_lint import cst
 
 LOCAL = ""  # a binding whose value is not a known qualified name (a local variable, a parameter)
 _BUILTINS = frozenset(dir(builtins))
@@ -47,9 +47,10 @@ def absolute_module(module: str, is_package: bool, level: int, name: str) -> str
     return ".".join([*parts, name] if name else parts)
 
 
-class NameTracker(cst.BatchableCSTVisitor):
+class NameTracker:
+    """Qualified names in scope, kept up to date by the walk (engine/walk.py) through libcst's hook names."""
+
     def __init__(self, module: str, is_package: bool) -> None:
-        super().__init__()
         self.module = module
         self.is_package = is_package
         self.scopes: list[Scope] = [Scope("module", module)]

@@ -16,8 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import libcst as cst
-
+from p21_lint import cst
 from p21_lint.analysis import sql as sqlinfo
 from p21_lint.analysis.names import LOCAL, dotted
 from p21_lint.analysis.sql import FUNCTIONS, Placeholder, Reading, Sink, Spot

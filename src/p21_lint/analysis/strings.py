@@ -22,8 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import libcst as cst
-
+from p21_lint import cst
 from p21_lint.engine.walk import child_fields, children
 
 MAX_ALTERNATIVES = 16  # beyond this a value keeps the alternatives with the most holes and stops being exact
@@ -1151,9 +1150,6 @@ def _slice(value: Str, node: cst.Slice) -> Str:
 _SKIPPED_FIELDS = ("whitespace", "lpar", "rpar", "comma", "leading_lines", "semicolon", "star", "equal", "operator")
 
 
-_SENTINEL = cst.MaybeSentinel.DEFAULT
-
-
 @functools.cache
 def _child_fields_reversed(kind: type) -> tuple[str, ...]:
     return tuple(f for f in reversed(child_fields(kind)) if not f.startswith(_SKIPPED_FIELDS))
@@ -1171,7 +1167,7 @@ def calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
         if kind is list or kind is tuple:
             stack.extend(reversed(current))
             continue
-        if current is None or current is _SENTINEL or kind is cst.Lambda:
+        if current is None or current is cst.MaybeSentinel.DEFAULT or kind is cst.Lambda:
             continue
         if kind is cst.Call:
             yield current

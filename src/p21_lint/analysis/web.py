@@ -12,11 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-import libcst as cst
-
+from p21_lint import cst
 from p21_lint.analysis.names import dotted
 
-QualifiedName = Callable[[cst.BaseExpression], "str | None"]
+QualifiedName = Callable[["cst.BaseExpression"], "str | None"]
 
 ROUTE = "route"
 EXCEPTION_HANDLER = "exception-handler"

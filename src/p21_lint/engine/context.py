@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import libcst as cst
-
+from p21_lint import cst
 from p21_lint.analysis.names import NameTracker
 from p21_lint.model import Level
 
@@ -40,7 +39,7 @@ class FileContext:
     def line(self, node: cst.CSTNode) -> int:
         """The line where `node`'s own syntax starts (a def's `def`, a decorator's `@`); for facts, after the walk."""
         line = self.starts.get(id(node))
-        if line is None:  # a kind the walk does not record (engine/walk.py LINED)
+        if line is None:  # a kind the walk does not record (engine/walk.py `lined`)
             from p21_lint.engine.positions import ranges
 
             line = self.starts[id(node)] = ranges(self.module, [node])[node].start.line

@@ -13,7 +13,12 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Iterable
 
 from p21_lint.engine.cache import Cache
-from p21_lint.engine.runner import FileSettings, check_source, contain_crashes, python_refuses
+from p21_lint.engine.runner import (
+    FileSettings,
+    check_source,
+    contain_crashes,
+    python_refuses,
+)
 from p21_lint.files import SourceFile, module_name, read_source
 from p21_lint.gates.bandit_scan import BanditFile, BanditSettings, scan_file
 from p21_lint.model import Facts, FileResult, ToolError
@@ -77,6 +82,8 @@ def _compute(jobs_list: list[Job], settings: Settings, jobs: int) -> list[Answer
     workers = jobs or os.cpu_count() or 1
     if workers == 1 or len(jobs_list) < INLINE_BELOW:
         return [_run(job, settings) for job in jobs_list]
+    import libcst  # noqa: F401 - loaded here once (p21_lint/cst.py), and every forked worker inherits it
+
     return _pooled(jobs_list, settings, workers)
 
 

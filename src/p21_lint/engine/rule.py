@@ -1,6 +1,7 @@
 """The rule model: what a rule declares, how it reports, how its options reach it.
 
-A per-file rule is a libcst BatchableCSTVisitor: every enabled rule runs in one traversal of a file parsed once.
+A per-file rule is a visitor with libcst's hook names (`visit_Call`, `leave_FunctionDef`, `visit_If_body`): every
+enabled rule runs in one traversal of a file parsed once (engine/walk.py).
 It reports through `report(node, message)`; the engine fills position, fingerprint and suppression later, so a
 rule decides only *what* is wrong. A project rule reads every file's Facts after the per-file pass.
 """
@@ -10,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
-import libcst as cst
-
+from p21_lint import cst
 from p21_lint.model import Level
+
+_NO_DEFAULT = object()
 
 if TYPE_CHECKING:
     from p21_lint.engine.context import FileContext
@@ -67,8 +69,16 @@ class RuleMeta:
         return resolved
 
 
-class Rule(RuleMeta, cst.BatchableCSTVisitor):
-    """A per-file rule. Subclasses define visit_<Node> / leave_<Node> methods and call `self.report`."""
+class Rule(RuleMeta):
+    """A per-file rule. Subclasses define visit_<Node> / leave_<Node> methods and call `self.report`.
+
+    Not a subclass of libcst's visitor classes (the walk needs only the hook names), so that defining rules does not
+    load libcst (p21_lint/cst.py). `METADATA_DEPENDENCIES` and `get_metadata` work as on libcst's
+    `MetadataDependent`."""
+
+    # libcst metadata providers the rule reads with `get_metadata`: computed per file before the walk, at a cost
+    # (PositionProvider alone costs several times the parse)
+    METADATA_DEPENDENCIES: ClassVar[tuple[Any, ...]] = ()
 
     # Byte strings of which at least one must occur in a file for the rule to run on it: a pre-filter that lets
     # files no rule can concern skip libcst entirely. Empty means the rule runs on every file.
@@ -77,9 +87,17 @@ class Rule(RuleMeta, cst.BatchableCSTVisitor):
     IN_TESTS: ClassVar[bool] = True
 
     def __init__(self, context: FileContext, options: dict[str, Any]) -> None:
-        super().__init__()
         self.context = context
         self.options = options
+        self.metadata: dict[Any, Any] = {}  # provider -> {node: value}, filled by the runner
+
+    def get_metadata(self, key: Any, node: cst.CSTNode, default: Any = _NO_DEFAULT) -> Any:
+        """The value of metadata provider `key` (one of METADATA_DEPENDENCIES) for `node`."""
+        if key not in self.METADATA_DEPENDENCIES:
+            raise KeyError(f"{type(self).__name__} reads {key.__name__} without declaring it in METADATA_DEPENDENCIES")
+        if default is _NO_DEFAULT:
+            return self.metadata[key][node]
+        return self.metadata[key].get(node, default)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

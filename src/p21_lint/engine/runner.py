@@ -15,22 +15,19 @@ import io
 import tokenize
 import traceback
 import warnings
-from dataclasses import dataclass
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper
-
+from p21_lint import cst
 from p21_lint.analysis.facts import COLLECTORS, FactCollector
 from p21_lint.analysis.names import NameTracker
 from p21_lint.engine.context import FileContext, PendingReport
+from p21_lint.engine.fingerprint import fingerprint
 from p21_lint.engine.registry import rule_by_code
 from p21_lint.engine.rule import Rule
-from p21_lint.engine.fingerprint import fingerprint
-from p21_lint.engine.positions import ranges
-from p21_lint.engine.walk import walk
 from p21_lint.engine.suppress import find_suppressions
+from p21_lint.engine.walk import walk
 from p21_lint.model import Facts, FileResult, Finding, Location, ToolError
 
 
@@ -80,8 +77,8 @@ def check_source(path: str, module_name: str, is_test: bool, source: bytes, sett
         errors.append(crash_error(getattr(visitor, "code", type(visitor).__name__), path, exc))
 
     try:
-        with _metadata(module, visitors, on_error):
-            context.starts = walk(module, [tracker, *visitors], on_error)
+        _metadata(module, visitors, on_error)
+        context.starts = walk(module, [tracker, *visitors], on_error)
     except RecursionError:
         errors.append(ToolError("parse", path, "too deeply nested to analyse"))
         return FileResult(path=path, facts=facts, errors=tuple(errors), suppressions=suppressions)
@@ -97,21 +94,21 @@ def check_source(path: str, module_name: str, is_test: bool, source: bytes, sett
     return FileResult(path=path, findings=findings, facts=facts, errors=tuple(errors), suppressions=suppressions)
 
 
-@contextlib.contextmanager
-def _metadata(module: cst.Module, visitors: list, on_error: Callable[[object, Exception], None]) -> Iterator[None]:
+def _metadata(module: cst.Module, visitors: list, on_error: Callable[[object, Exception], None]) -> None:
     """libcst metadata for the rules that declare METADATA_DEPENDENCIES (none of ours: it costs more than the parse),
-    computed once for all of them; a rule whose metadata cannot be computed is a crash of that rule."""
-    wanting = [v for v in visitors if v.get_inherited_dependencies()]
-    with contextlib.ExitStack() as stack:
-        if wanting:
-            wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-            for visitor in wanting:
-                try:
-                    stack.enter_context(visitor.resolve(wrapper))
-                except Exception as exc:
-                    on_error(visitor, exc)
-                    visitors.remove(visitor)
-        yield
+    each provider computed once for all of them; a rule whose metadata cannot be computed is a crash of that rule."""
+    wanting = [v for v in visitors if getattr(v, "METADATA_DEPENDENCIES", ())]
+    if not wanting:
+        return
+    from libcst.metadata import MetadataWrapper
+
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    for visitor in wanting:
+        try:
+            visitor.metadata = wrapper.resolve_many(visitor.METADATA_DEPENDENCIES)
+        except Exception as exc:
+            on_error(visitor, exc)
+            visitors.remove(visitor)
 
 
 # Set in pool workers (engine/pool.py): a process libcst may crash, since the pool recovers from a dead worker.
@@ -260,6 +257,10 @@ def crash_error(who: str, path: str, exc: Exception) -> ToolError:
 
 
 def _findings(path: str, reports: list[PendingReport], module: cst.Module) -> tuple[Finding, ...]:
+    from p21_lint.engine.positions import (
+        ranges,  # only a file with findings needs positions
+    )
+
     positions = ranges(module, (r.node for r in reports))
     seen: dict[tuple[str, str, str], int] = {}
     findings = []

@@ -21,14 +21,14 @@ import inspect
 import textwrap
 from typing import Any, Callable, Iterable
 
-import libcst as cst
+from p21_lint import cst
 
 _HELPERS = frozenset(
     {"visit_required", "visit_optional", "visit_sentinel", "visit_sequence", "visit_iterable", "visit_body_sequence",
      "visit_body_iterable"}
 )
 
-Hook = Callable[[cst.CSTNode], Any]
+Hook = Callable[["cst.CSTNode"], Any]
 
 
 @functools.cache
@@ -48,16 +48,14 @@ def child_fields(cls: type[cst.CSTNode]) -> tuple[str, ...]:
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """`node.children` without libcst's cost (it rebuilds the node to find them)."""
     out: list[cst.CSTNode] = []
+    sentinel = cst.MaybeSentinel.DEFAULT
     for field in child_fields(type(node)):
         value = getattr(node, field)
         if type(value) is tuple or type(value) is list:
             out.extend(value)
-        elif value is not None and value is not _SENTINEL:
+        elif value is not None and value is not sentinel:
             out.append(value)
     return out
-
-
-_SENTINEL = cst.MaybeSentinel.DEFAULT
 
 
 @functools.cache
@@ -111,7 +109,7 @@ class _Hooks:
         `cls`. A step is a field name, a (field, visit hooks, leave hooks) triple for a field with hooks, or None
         where the node's own syntax starts (only where a line is recorded or counted)."""
         name, get = cls.__name__, self.by_name.get
-        record, text = issubclass(cls, LINED), _NEWLINES.get(cls)
+        record, text = issubclass(cls, lined()), _newlines().get(cls)
         steps = tuple(
             step if step is None or not (get(("visit", name, step)) or get(("leave", name, step)))
             else (step, get(("visit", name, step), []), get(("leave", name, step), []))
@@ -131,10 +129,10 @@ def walk(
     tree: cst.CSTNode, visitors: Iterable[object], on_error: Callable[[object, Exception], None]
 ) -> dict[int, int]:
     """Run every visitor's hooks over `tree` (a module, or any node) in one traversal, and return the line where each
-    node of the LINED kinds starts (by `id(node)`; after its blank lines, comments, decorators and opening
+    node of the `lined()` kinds starts (by `id(node)`; after its blank lines, comments, decorators and opening
     parentheses: a def's `def`, a decorator's `@`, a call's callee). RecursionError propagates (too deep to analyse)."""
     hooks = _Hooks(visitors)
-    sentinel = _SENTINEL
+    sentinel = cst.MaybeSentinel.DEFAULT
     starts: dict[int, int] = {}
     line = 1
 
@@ -178,10 +176,13 @@ def walk(
     return starts
 
 
-# The nodes whose line the walk records (a third of its cost if it did for all): what facts point at. Others are
-# found by FileContext.line with a code generation.
-LINED = (cst.BaseStatement, cst.BaseSmallStatement, cst.Decorator, cst.Call, cst.BaseDictElement, cst.BaseElement,
-         cst.Param)
+@functools.cache
+def lined() -> tuple[type, ...]:
+    """The nodes whose line the walk records (a third of its cost if it did for all): what facts point at. Others
+    are found by FileContext.line with a code generation. (A function, not a constant: importing this module must
+    not load libcst, p21_lint/cst.py.)"""
+    return (cst.BaseStatement, cst.BaseSmallStatement, cst.Decorator, cst.Call, cst.BaseDictElement, cst.BaseElement,
+            cst.Param)
 
 # Fields that come before a node's own syntax when they lead its field list, where libcst's code generation calls
 # `record_syntactic_position` (what PositionProvider reports as the start; tests/test_walk.py compares).
@@ -198,13 +199,13 @@ def _layout(cls: type[cst.CSTNode]) -> tuple[str | None, ...]:
     return (*fields[:skip], None, *fields[skip:])
 
 
-# Where libcst keeps line breaks: one in every Newline node (""); inside the text (`value`) of strings (triple-quoted)
-# and of whitespace (a backslash continuation). Tokens outside nodes (`def`, `:`) never hold one.
-_NEWLINES: dict[type, str] = {
-    cst.Newline: "",
-    cst.SimpleString: "value",
-    cst.FormattedStringText: "value",
-    cst.SimpleWhitespace: "value",
-}
-if hasattr(cst, "TemplatedStringText"):  # libcst >= 1.8 (Python 3.14 t-strings)
-    _NEWLINES[cst.TemplatedStringText] = "value"
+@functools.cache
+def _newlines() -> dict[type, str]:
+    """Where libcst keeps line breaks: one in every Newline node (""); inside the text (`value`) of strings
+    (triple-quoted) and of whitespace (a backslash continuation). Tokens outside nodes (`def`, `:`) never hold one."""
+    found: dict[type, str] = {cst.Newline: "", cst.SimpleString: "value", cst.FormattedStringText: "value",
+                              cst.SimpleWhitespace: "value"}
+    text = getattr(cst, "TemplatedStringText", None)  # libcst >= 1.8 (Python 3.14 t-strings)
+    if text is not None:
+        found[text] = "value"
+    return found

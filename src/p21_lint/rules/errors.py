@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-import libcst as cst
-
+from p21_lint import cst
 from p21_lint.analysis.errors import (
     ABORTS,
     API_ERROR_NAME,

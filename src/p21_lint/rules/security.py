@@ -7,8 +7,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-import libcst as cst
-
+from p21_lint import cst
 from p21_lint.analysis.errors import ENUM_BASES, string_value
 from p21_lint.analysis.web import ROUTE, FunctionKinds
 from p21_lint.engine.rule import Rule

@@ -10,8 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import libcst as cst
-
+from p21_lint import cst
 from p21_lint.analysis import sql as sqlinfo
 from p21_lint.analysis.sql import Reading, Sink, Spot
 from p21_lint.analysis.sql_check import (

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import libcst as cst
-
+from p21_lint import cst
 from p21_lint.analysis.collector import FactCollector
 from p21_lint.analysis.routes import exprs
 from p21_lint.analysis.routes.facts import Call, RouterRegistration, UrlEntry

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-import libcst as cst
-
+from p21_lint import cst
 from p21_lint.analysis.names import LOCAL, dotted
 from p21_lint.analysis.routes.facts import Call, PathParts, Value
 

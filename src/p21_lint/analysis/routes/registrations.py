@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import libcst as cst
-
+from p21_lint import cst
 from p21_lint.analysis.collector import FactCollector
 from p21_lint.analysis.routes import exprs
 from p21_lint.analysis.routes.facts import HelperCall, Hook, Mount, PathParts, RouteDecl

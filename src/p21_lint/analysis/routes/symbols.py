@@ -7,8 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import libcst as cst
-
+from p21_lint import cst
 from p21_lint.analysis.collector import FactCollector
 from p21_lint.analysis.names import dotted
 from p21_lint.analysis.routes import exprs
