@@ -327,3 +327,20 @@ def test_deep_unary_chains_are_parsed_or_refused_clearly_by_each_python(tmp_path
     if errors:
         assert "too deeply nested" in errors[0][1]
     assert [f["code"] for f in run.report["findings"] if f["path"] == "app/other.py"] == ["ERR001"]
+
+
+def test_python_dash_m_in_the_project_root_never_imports_the_project_s_modules(tmp_path):
+    """A project whose root holds modules named like p21-lint's or bandit's dependencies (yaml, click, libcst)."""
+    marker = tmp_path / "imported"
+    (tmp_path / "pyproject.toml").write_text("[tool.p21-lint]\n")
+    for name in ("yaml", "click", "libcst", "stevedore"):
+        (tmp_path / f"{name}.py").write_text(f"open({str(marker)!r}, 'a').write('{name} ')\n")
+    for i in range(30):  # past INLINE_BELOW: the pool's workers too
+        (tmp_path / f"mod_{i}.py").write_text("import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n")
+
+    proc = subprocess.run([sys.executable, "-m", "p21_lint", "check", ".", "--no-cache", "--format", "json"],
+                          cwd=tmp_path, capture_output=True, timeout=300, check=False)
+
+    assert not marker.exists(), marker.read_text()
+    assert proc.returncode == 1, proc.stderr.decode(errors="replace")
+    assert '"code": "B602"' in proc.stdout.decode()
