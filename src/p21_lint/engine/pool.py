@@ -13,12 +13,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Iterable
 
 from p21_lint.engine.cache import Cache
-from p21_lint.engine.runner import (
-    FileSettings,
-    check_source,
-    contain_crashes,
-    python_refuses,
-)
+from p21_lint.engine.runner import FileSettings, check_source, contain_crashes, python_refuses
 from p21_lint.files import SourceFile, module_name, read_source
 from p21_lint.gates.bandit_scan import BanditFile, BanditSettings, scan_file
 from p21_lint.model import Facts, FileResult, ToolError
