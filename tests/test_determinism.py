@@ -7,6 +7,7 @@ suppressions used and unused, a file that does not parse, routes and a test call
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -206,3 +207,20 @@ def test_a_warm_run_never_loads_libcst(project, tmp_path):
                           capture_output=True, timeout=300, check=False)
     assert proc.stdout == cold
     assert proc.stderr.decode().strip() == "libcst not loaded"
+
+
+def test_workers_started_by_spawn_report_what_forked_ones_do(project, tmp_path):
+    """macOS and Windows start pool workers with `spawn` (Linux from 3.14, `forkserver`): nothing a forked worker
+    inherits (bandit set up, libcst loaded, rule tables) may be needed for the same report."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("this platform has no fork to compare with")
+    code = ("import multiprocessing, sys\nmultiprocessing.set_start_method(sys.argv[1])\nfrom p21_lint.cli import main\n"
+            "main(sys.argv[2:])\n")
+    outputs = {}
+    for method in ("fork", "spawn"):
+        proc = subprocess.run([sys.executable, "-c", code, method, "check", str(project), "--format", "json", "--no-cache",
+                               "--jobs", "2"], capture_output=True, timeout=300, check=False)
+        assert proc.returncode == 2 and proc.stderr == b"", proc.stderr.decode(errors="replace")
+        outputs[method] = proc.stdout
+    assert outputs["spawn"] == outputs["fork"]
+    assert b'"code": "B602"' in outputs["spawn"] and b'"code": "SQL001"' in outputs["spawn"]
