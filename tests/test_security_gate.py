@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from p21_lint import installed_version
 from p21_lint.cli import main
 from p21_lint.config import load_config
 from p21_lint.engine import pool
@@ -66,7 +67,7 @@ def test_results_become_findings_with_repo_relative_paths_lines_and_bandit_metad
     assert m["files"] == 4  # app/__init__.py, checks.py, db.py, run.py
     assert m["by_severity"] == {"high": 1, "medium": 2, "low": 1}
     assert m["skipped_tests"] == 2  # `# nosec B404` and `# nosec B307` kept working
-    assert m["bandit_version"] == security.bandit_version() != "unknown"
+    assert m["bandit_version"] == installed_version("bandit") != "unknown"
     assert gate.note == f"4 findings (1 high, 2 medium, 1 low) in 4 files; 2 # nosec; bandit {m['bandit_version']}"
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from p21_lint import __version__
+from p21_lint import __version__, installed_version
 from p21_lint.config import Config
 from p21_lint.files import SourceFile, relpath
 from p21_lint.model import (
@@ -186,18 +186,9 @@ def digest(config: Config) -> str:
     from p21_lint.engine.registry import all_rules
 
     decided = {key: value for key, value in settings(config).items() if key not in RUN_ONLY}
-    tools = {name: _version(name) for name, used in (("bandit", config.security), ("ruff", config.style)) if used}
+    tools = {name: installed_version(name) for name, used in (("bandit", config.security), ("ruff", config.style)) if used}
     rules = [[r.code, r.version] for r in all_rules()]
     return _digest(json.dumps({"p21-lint": __version__, "rules": rules, "tools": tools, "settings": decided}, sort_keys=True))
-
-
-def _version(package: str) -> str:
-    from importlib import metadata  # only a shard's digest needs it: a plain check does not pay for the import
-
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "not installed"
 
 
 def _digest(text: str) -> str:

@@ -335,15 +335,6 @@ def _level(text: Any) -> Level:
     return Level.__members__.get(str(text).upper(), Level.LOW)  # bandit's UNDEFINED ranks lowest
 
 
-def bandit_version(module: str = BANDIT_MODULE) -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version(module)
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def plugins() -> tuple[tuple[str, str, str], ...]:
     """bandit's tests as installed: another package can add some, and then bandit reports more."""
     from importlib import metadata

@@ -21,13 +21,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from p21_lint import dedup
+from p21_lint import dedup, installed_version
 from p21_lint.config import Config
 from p21_lint.engine.cache import Cache
 from p21_lint.files import SourceFile, matches_any, relpath
 from p21_lint.gates.bandit_scan import (
-    BANDIT_MODULE, UNSUPPORTED_INI, BanditFile, BanditSettings, BanditUnavailable, BanditVerdict, bandit_version, load,
-    plugins, settings_for,
+    BANDIT_MODULE, UNSUPPORTED_INI, BanditFile, BanditSettings, BanditUnavailable, BanditVerdict, load, plugins,
+    settings_for,
 )
 from p21_lint.model import Finding, GateResult, Level, Status, ToolError
 
@@ -123,7 +123,7 @@ def _open_cache(config: Config, settings: BanditSettings) -> Cache:
     table = _bandit_table(config.source) if settings.config_file and config.source is not None else None
     ini = _read(Path(settings.ini)) if settings.ini else None
     python = (sys.implementation.name, *sys.version_info[:2])  # bandit parses with this Python's `ast`
-    return Cache.open(config.root / config.cache_dir, "bandit", settings.module, bandit_version(settings.module), plugins(),
+    return Cache.open(config.root / config.cache_dir, "bandit", settings.module, installed_version(settings.module), plugins(),
                       python, repr(table), ini, suffix=".bandit")
 
 
@@ -189,7 +189,7 @@ def _gate(run: BanditRun, config: Config, config_errors: list[ToolError], p21: S
     active = [f for f in findings if not f.suppressed]
     by_severity = Counter(str(f.severity) for f in active)
     scanned = sum(answer.scanned for answer in answers.values())
-    version = bandit_version(run.settings.module)
+    version = installed_version(run.settings.module)
     metrics = {
         "files": scanned,
         "excluded_by_bandit_config": max(0, len(run.given) - scanned),
