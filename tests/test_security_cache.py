@@ -216,3 +216,17 @@ def test_lone_cr_line_endings_are_given_to_bandit_as_python_reads_them(tmp_path)
     # and a cached run says the same, cold and warm
     cold, warm = gate_run(root), gate_run(root)
     assert given(warm[0]) == [] and cold[1:] == warm[1:] == (gate, errors)
+
+
+def test_a_config_file_that_dot_bandit_names_is_part_of_the_key(tmp_path):
+    root = project(tmp_path, "mixed")
+    (root / ".bandit").write_text("[bandit]\nconfigfile = bandit.yaml\n")
+    (root / "bandit.yaml").write_text("skips: ['B101']\n")
+    _, before, _ = gate_run(root)
+    assert "B602" in {f.code for f in before.findings}
+
+    (root / "bandit.yaml").write_text("skips: ['B101', 'B602']\n")
+    run, after, _ = gate_run(root)
+
+    assert given(run) != []  # the cached answers were made under the other settings
+    assert "B602" not in {f.code for f in after.findings}

@@ -18,6 +18,7 @@ the flagged line with string literals blanked, and the Finding is `sensitive` (n
 
 from __future__ import annotations
 
+import configparser
 import hashlib
 import importlib
 import io
@@ -74,7 +75,7 @@ class BanditSettings:
     config_file: str | None  # the pyproject.toml with a [tool.bandit] table
     ini: str | None  # the `.bandit` file at the root
     module: str = BANDIT_MODULE
-    contents: str = ""  # a digest of both files' bytes: bandit is loaded again when they change
+    contents: str = ""  # a digest of the configuration bandit reads (settings_for): its cache key, and reloads here
 
 
 class BanditUnavailable(Exception):
@@ -343,15 +344,32 @@ def plugins() -> tuple[tuple[str, str, str], ...]:
     return tuple(sorted((ep.group, ep.name, ep.value) for group in groups for ep in metadata.entry_points(group=group)))
 
 
-def settings_for(root: Path, config_file: Path | None, module: str = BANDIT_MODULE) -> BanditSettings:
+def settings_for(root: Path, config_file: Path | None, table: dict[str, Any] | None,
+                 module: str = BANDIT_MODULE) -> BanditSettings:
+    """`config_file`: the pyproject.toml whose [tool.bandit] is `table`. `contents` covers all that bandit reads of its
+    configuration: that table, the `.bandit` file and the config file that `.bandit` may name (`configfile`)."""
     ini = root / ".bandit"
-    files = [p for p in (config_file, ini if ini.is_file() else None) if p is not None]
-    digest = hashlib.sha256()
-    for path in files:
-        try:
-            digest.update(path.read_bytes())
-        except OSError:
-            pass  # bandit says so when it loads
-        digest.update(b"\0")
+    digest = hashlib.sha256(repr(table).encode() + b"\0")
+    if ini.is_file():
+        digest.update(_bytes(ini) + b"\0")
+        named = _ini_configfile(ini) if config_file is None else None  # the command line's -c wins
+        if named:
+            digest.update(_bytes(root / named))
     return BanditSettings(str(root), str(config_file) if config_file else None, str(ini) if ini.is_file() else None,
                           module, digest.hexdigest())
+
+
+def _bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""  # bandit says so when it loads
+
+
+def _ini_configfile(ini: Path) -> str | None:
+    parser = configparser.ConfigParser()
+    try:
+        parser.read(ini)
+        return parser.get("bandit", "configfile", fallback=None)
+    except (configparser.Error, UnicodeDecodeError):
+        return None  # bandit cannot read it either: the verdict says so

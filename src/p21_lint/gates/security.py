@@ -93,8 +93,8 @@ class BanditRun:
 def start(config: Config, *, module: str = BANDIT_MODULE) -> BanditRun:
     """bandit over the files the per-file pass reads, planned: the pass (engine/pool.py) asks `wants` of each, does
     the work and `record`s it; `finish` reads it."""
-    config_file = config.source if _has_bandit_table(config) else None
-    settings = settings_for(config.root, config_file, module)
+    table = _bandit_table(config.source) if config.source is not None and config.source.suffix == ".toml" else None
+    settings = settings_for(config.root, config.source if table is not None else None, table, module)
     config_files = [relpath(Path(p), config.root) for p in (settings.config_file, settings.ini) if p]
     run = BanditRun(settings, config_files)
     if config.cache:
@@ -111,24 +111,11 @@ def _verdict_key(cache: Cache) -> str:
     return cache.key("", b"")  # no file has an empty path: the key of the configuration alone
 
 
-def _read(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None
-
-
 def _open_cache(config: Config, settings: BanditSettings) -> Cache:
     """The cache of bandit's answers for this bandit configuration (its content), bandit and Python."""
-    table = _bandit_table(config.source) if settings.config_file and config.source is not None else None
-    ini = _read(Path(settings.ini)) if settings.ini else None
     python = (sys.implementation.name, *sys.version_info[:2])  # bandit parses with this Python's `ast`
     return Cache.open(config.root / config.cache_dir, "bandit", settings.module, installed_version(settings.module), plugins(),
-                      python, repr(table), ini, suffix=".bandit")
-
-
-def _has_bandit_table(config: Config) -> bool:
-    return config.source is not None and config.source.suffix == ".toml" and _bandit_table(config.source) is not None
+                      python, settings.contents, suffix=".bandit")
 
 
 def _bandit_table(pyproject: Path) -> dict[str, Any] | None:
